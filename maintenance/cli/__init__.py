@@ -1,0 +1,63 @@
+"""``maint``: the operator CLI over the same functions the workers run.
+
+Exit codes: 0 succeeded, 1 failed (or lost), 2 bad input (unknown task or parameter,
+bad value, bad configuration), 3 skipped.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from maintenance import logs_setup
+from maintenance.cli import db, demo, history, run
+from maintenance.cli.render import err
+from maintenance.errors import BadInput, ConfigError, MaintenanceError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_SKIPPED = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="maint",
+    help="Run and inspect the residency scheduler's maintenance tasks. "
+    "Put -v first (maint -v run ...) to see the log stream on stderr.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Never print a traceback's local variables: they can hold DSNs.
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(demo.app, name="demo")
+run.register(app)
+history.register(app)
+
+
+def main() -> None:
+    """Console-script entry point: maps our errors to exit codes with a clear message."""
+    # People read the tables on stdout; the log stream is for workers. -v shows it here.
+    verbose = "-v" in sys.argv[1:2] or "--verbose" in sys.argv[1:2]
+    if verbose:
+        sys.argv.pop(1)
+    logs_setup.configure("INFO" if verbose else "CRITICAL", "console")
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(EXIT_FAILED)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/]: {exc}")
+        sys.exit(EXIT_BAD_INPUT)
+    except BadInput as exc:
+        err.print(f"[red]bad input[/]: {exc}")
+        sys.exit(EXIT_BAD_INPUT)
+    except MaintenanceError as exc:
+        err.print(f"[red]error[/]: {exc}")
+        sys.exit(EXIT_FAILED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,325 @@
+"""Settings: one typed object read from the environment (prefix ``MAINT_``).
+
+Every secret setting can also be given as ``MAINT_<NAME>_FILE``, a path whose content is
+the value (Docker and Kubernetes secrets). Giving both is an error. A bad value fails at
+start with a :class:`~maintenance.errors.ConfigError` that names the variable.
+
+docs/configuration.md lists every setting; ``tests/unit/test_config.py`` checks that the
+document and this class agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+from maintenance import redact
+from maintenance.errors import ConfigError
+
+ENV_PREFIX = "MAINT_"
+
+#: Settings that may hold credentials: they accept ``*_FILE`` and are never logged.
+SECRET_FIELDS = (
+    "target_dsn",
+    "history_dsn",
+    "broker_url",
+    "result_backend",
+    "cache_url",
+    "flower_basic_auth",
+)
+
+
+def _state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "maint"
+
+
+#: The playbook's DATA STATISTICS queries: name -> a query returning one integer.
+DEFAULT_STATS_COUNTS: dict[str, str] = {
+    "persons": "SELECT count(*) FROM persons",
+    "residents": "SELECT count(*) FROM persons WHERE role = 'RESIDENT'",
+    "faculty": "SELECT count(*) FROM persons WHERE role = 'FACULTY'",
+    "assignments": "SELECT count(*) FROM assignments",
+    "blocks": "SELECT count(*) FROM blocks",
+    "schedules": "SELECT count(*) FROM schedules",
+    "rotations": "SELECT count(*) FROM rotations",
+}
+
+
+class _FileSecretsSource(PydanticBaseSettingsSource):
+    """Reads ``MAINT_<NAME>_FILE`` for the secret settings."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        var = f"{ENV_PREFIX}{field_name.upper()}_FILE"
+        path = os.environ.get(var)
+        if not path:
+            return None, field_name, False
+        if os.environ.get(f"{ENV_PREFIX}{field_name.upper()}"):
+            raise ConfigError(
+                f"{var}: set either {ENV_PREFIX}{field_name.upper()} or {var}, not both"
+            )
+        try:
+            value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(f"{var}: cannot read {path}: {exc.strerror}") from None
+        if not value:
+            raise ConfigError(f"{var}: {path} is empty")
+        return value, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in SECRET_FIELDS:
+            value, key, _ = self.get_field_value(self.settings_cls.model_fields[name], name)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+def _check_postgres_url(name: str, value: SecretStr) -> SecretStr:
+    raw = value.get_secret_value()
+    parts = urlsplit(raw)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"must be a postgresql:// URL, got scheme {parts.scheme or 'none'!r}")
+    if not parts.path.strip("/"):
+        raise ValueError("must name a database (postgresql://user@host:5432/DBNAME)")
+    return value
+
+
+def _check_redis_url(value: SecretStr) -> SecretStr:
+    parts = urlsplit(value.get_secret_value())
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(f"must be a redis:// URL, got scheme {parts.scheme or 'none'!r}")
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the suite, with defaults for a developer machine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        case_sensitive=False,
+        extra="ignore",
+        validate_default=True,
+        frozen=True,
+    )
+
+    # --- where things are -------------------------------------------------------------
+    target_dsn: SecretStr = Field(
+        SecretStr("postgresql://postgres@127.0.0.1:5432/residency_scheduler"),
+        description="The scheduler database that is backed up, verified and restored.",
+    )
+    history_dsn: SecretStr = Field(
+        SecretStr("postgresql://postgres@127.0.0.1:5432/maintenance"),
+        description="The job-history database; never the target (a restore must not erase "
+        "its own record).",
+    )
+    broker_url: SecretStr = Field(
+        SecretStr("redis://127.0.0.1:6379/0"), description="Celery broker (Redis)."
+    )
+    result_backend: SecretStr | None = Field(
+        None, description="Celery result backend; defaults to the broker URL."
+    )
+    cache_url: SecretStr = Field(
+        SecretStr("redis://127.0.0.1:6379/1"),
+        description="The application's Redis cache (a different DB index than the broker).",
+    )
+    backup_root: Path = Field(
+        default_factory=lambda: _state_dir() / "backups",
+        description="Root of all backup files (tiers are sub-folders).",
+    )
+    log_root: Path = Field(
+        default_factory=lambda: _state_dir() / "logs",
+        description="The scheduler's log folder that log housekeeping manages.",
+    )
+    api_url: str = Field("http://127.0.0.1:8000", description="The scheduler API's base URL.")
+    timezone: str = Field("UTC", description="IANA zone of 'system time' for the calendar.")
+
+    # --- the workers ------------------------------------------------------------------
+    queue: str = Field("maintenance", description="Celery queue the tasks are sent to.")
+    heartbeat_interval_s: float = Field(
+        15.0, gt=0, description="How often a running task refreshes its history row."
+    )
+    lost_after_s: float = Field(
+        90.0, gt=0, description="A running row whose heartbeat is older than this is marked lost."
+    )
+    reap_interval_s: float = Field(60.0, gt=0, description="How often beat sends history.reap.")
+
+    # --- logging ----------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+    log_format: Literal["json", "console"] = Field("json")
+
+    # --- tasks ------------------------------------------------------------------------
+    stats_counts: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_STATS_COUNTS),
+        description="db.stats count queries, JSON object name -> SQL returning one integer.",
+    )
+
+    # --- Flower -----------------------------------------------------------------------
+    flower_basic_auth: SecretStr | None = Field(
+        None, description="user:password for Flower's basic auth (passed to Flower by env)."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _FileSecretsSource(settings_cls))
+
+    @field_validator("target_dsn", "history_dsn")
+    @classmethod
+    def _postgres(cls, value: SecretStr, info: Any) -> SecretStr:
+        return _check_postgres_url(info.field_name, value)
+
+    @field_validator("broker_url", "cache_url", "result_backend")
+    @classmethod
+    def _redis(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None else _check_redis_url(value)
+
+    @field_validator("backup_root", "log_root")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        value = value.expanduser()
+        if not value.is_absolute():
+            raise ValueError(f"must be an absolute path, got {str(value)!r}")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http(s):// URL, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a known IANA time zone (e.g. America/New_York)"
+            ) from None
+        return value
+
+    @field_validator("queue")
+    @classmethod
+    def _queue(cls, value: str) -> str:
+        if not value or not value.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise ValueError(f"{value!r}: use letters, digits, '.', '-' and '_'")
+        return value
+
+    @field_validator("flower_basic_auth")
+    @classmethod
+    def _basic_auth(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and ":" not in value.get_secret_value():
+            raise ValueError("must be user:password")
+        return value
+
+    @field_validator("stats_counts")
+    @classmethod
+    def _counts(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("needs at least one count query")
+        for name, sql in value.items():
+            if not name.isidentifier():
+                raise ValueError(f"count name {name!r} must be an identifier")
+            if not sql.lstrip().lower().startswith(("select", "with")):
+                raise ValueError(f"count {name!r} must be a SELECT query")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Settings:
+        if self.lost_after_s < 2 * self.heartbeat_interval_s:
+            raise ValueError(
+                "MAINT_LOST_AFTER_S must be at least twice MAINT_HEARTBEAT_INTERVAL_S "
+                f"({self.lost_after_s} < 2 x {self.heartbeat_interval_s})"
+            )
+        if _db_identity(self.target_dsn) == _db_identity(self.history_dsn):
+            raise ValueError(
+                "MAINT_HISTORY_DSN must not point at the target database: a restore of the "
+                "target would erase the record of the restore"
+            )
+        if self.broker_url.get_secret_value() == self.cache_url.get_secret_value():
+            raise ValueError(
+                "MAINT_CACHE_URL must differ from MAINT_BROKER_URL: cache clearing would "
+                "delete the broker's own keys"
+            )
+        return self
+
+    # --- derived ----------------------------------------------------------------------
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def result_backend_url(self) -> str:
+        return (self.result_backend or self.broker_url).get_secret_value()
+
+    def secret_values(self) -> list[str]:
+        """Every secret this object holds: whole values and the passwords inside URLs."""
+        out: list[str] = []
+        for name in SECRET_FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            raw = value.get_secret_value()
+            if name == "flower_basic_auth":
+                out.append(raw.split(":", 1)[1])
+            else:
+                out.append(redact.url_password(raw) or "")
+        return [s for s in out if s]
+
+
+def _db_identity(dsn: SecretStr) -> tuple[str, int, str]:
+    parts = urlsplit(dsn.get_secret_value())
+    return (parts.hostname or "localhost", parts.port or 5432, parts.path.strip("/"))
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = err.get("loc") or ()
+        name = f"{ENV_PREFIX}{str(loc[0]).upper()}" if loc else "settings"
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        lines.append(f"{name}: {msg}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment; raise ConfigError naming what is wrong."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {redact.scrub(_describe(exc))}") from None
+    except SettingsError as exc:  # a complex value (JSON) that does not parse
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = f"{ENV_PREFIX}{match.group(1).upper()}" if match else "a MAINT_ setting"
+        raise ConfigError(f"invalid configuration: {name}: not valid JSON") from None
+    redact.register_secrets(settings.secret_values())
+    return settings
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

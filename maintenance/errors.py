@@ -1,0 +1,73 @@
+"""One exception root for the whole suite.
+
+The tree tells callers what is worth retrying::
+
+    MaintenanceError
+    ├── TransientError        retry later: the same call may succeed (a database restarting)
+    │   └── ServiceUnavailable    a database, Redis or the API did not answer
+    ├── PermanentError        retrying will not help: fix the input or the system first
+    │   ├── ServiceRefused        a service answered and said no (wrong password, no such database)
+    │   ├── ConfigError           a setting is missing or malformed (named in the message)
+    │   ├── BadInput              a task parameter, CLI argument or identifier is invalid
+    │   │   ├── UnknownTask
+    │   │   └── ParamError
+    │   └── CheckFailed           a run completed but one of its checks failed
+    └── RunSkipped            not an error: the run chose not to act (lock held, blackout)
+
+Only ``TransientError`` subclasses are retried by the Celery wrappers.
+"""
+
+from __future__ import annotations
+
+
+class MaintenanceError(Exception):
+    """Root of every error this suite raises on purpose."""
+
+    #: Whether a retry of the same call could succeed.
+    transient: bool = False
+
+
+class TransientError(MaintenanceError):
+    """A failure that a later attempt may not meet (connection refused, timeout)."""
+
+    transient = True
+
+
+class ServiceUnavailable(TransientError):
+    """A service the run needs (PostgreSQL, Redis, the scheduler API) did not answer."""
+
+
+class PermanentError(MaintenanceError):
+    """A failure that repeats until a person changes something."""
+
+
+class ServiceRefused(PermanentError):
+    """A service answered and refused: bad credentials, a database that does not exist."""
+
+
+class ConfigError(PermanentError):
+    """A setting is missing or malformed. The message names the setting."""
+
+
+class BadInput(PermanentError):
+    """Input from a person or a caller is invalid. The message names the problem."""
+
+
+class UnknownTask(BadInput):
+    """No task has this name."""
+
+
+class ParamError(BadInput):
+    """A task parameter is unknown, missing or has a bad value."""
+
+
+class CheckFailed(PermanentError):
+    """The run finished its work but a check it reports on failed."""
+
+
+class RunSkipped(MaintenanceError):
+    """The run decided not to act; the reason is recorded. Not a failure."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

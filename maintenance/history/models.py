@@ -1,0 +1,110 @@
+"""Tables of the job-history database.
+
+``job_runs``: one row per run of a task, whoever started it. Inserted as ``running`` when
+the run starts, completed when it ends; ``heartbeat_at`` is refreshed while it runs so
+that a run whose worker died can be told apart from a long one and marked ``lost``.
+
+``window_runs``: one row per maintenance-window run (daily, weekly, monthly, quarterly,
+emergency); its steps are ``job_runs`` rows pointing at it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from maintenance.results import RunStatus, Trigger
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _in(column: str, values: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+STATUSES = [s.value for s in RunStatus]
+TRIGGERS = [t.value for t in Trigger]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class WindowRun(Base):
+    __tablename__ = "window_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    window: Mapped[str] = mapped_column(Text)  # daily, weekly, monthly, quarterly, emergency
+    local_date: Mapped[date] = mapped_column(Date)  # the night it belongs to, system time
+    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    trigger: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, default=RunStatus.RUNNING.value)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)  # emergency override, skip reason
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+    __table_args__ = (
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint(_in("trigger", TRIGGERS), name="trigger"),
+        Index(None, "window", "local_date"),
+    )
+
+
+class JobRun(Base):
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    task: Mapped[str] = mapped_column(Text)
+    celery_task_id: Mapped[str | None] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    trigger: Mapped[str] = mapped_column(Text)
+    window_run_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("window_runs.id", ondelete="SET NULL")
+    )
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    status: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_s: Mapped[float | None] = mapped_column(Double)
+    host: Mapped[str | None] = mapped_column(Text)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error_type: Mapped[str | None] = mapped_column(Text)
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint(_in("trigger", TRIGGERS), name="trigger"),
+        CheckConstraint(
+            "(status = 'running') = (finished_at IS NULL)", name="finished_iff_not_running"
+        ),
+        Index(None, "task", text("started_at DESC")),
+        Index(None, text("started_at DESC")),
+        Index(None, "celery_task_id"),
+        Index("ix_job_runs_running", "heartbeat_at", postgresql_where=text("status = 'running'")),
+    )

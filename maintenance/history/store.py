@@ -1,0 +1,336 @@
+"""Reads and writes of the job-history database.
+
+Connections are made lazily per process (Celery's prefork children must not share a
+parent's sockets). Writes are short transactions; nothing here holds a transaction open
+while a task works.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psutil
+from sqlalchemy import Engine, create_engine, func, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from maintenance import clock, pg, redact
+from maintenance.errors import ServiceUnavailable
+from maintenance.history.models import JobRun, WindowRun
+from maintenance.results import RunStatus, Trigger
+
+_engines: dict[tuple[int, str], Engine] = {}
+_engines_lock = threading.Lock()
+
+HOSTNAME = socket.gethostname()
+
+
+def engine(dsn: str) -> Engine:
+    """The history engine for this process (one per pid and DSN)."""
+    key = (os.getpid(), dsn)
+    with _engines_lock:
+        eng = _engines.get(key)
+        if eng is None:
+            eng = create_engine(
+                pg.sqlalchemy_url(dsn),
+                pool_pre_ping=True,
+                pool_size=3,
+                max_overflow=2,
+                connect_args={"connect_timeout": 10, "application_name": "maint-history"},
+            )
+            _engines[key] = eng
+    return eng
+
+
+def dispose_all() -> None:
+    """Forget every engine (after a fork, or at the end of a test)."""
+    with _engines_lock:
+        for (pid, _), eng in list(_engines.items()):
+            if pid == os.getpid():
+                eng.dispose()
+            else:
+                eng.dispose(close=False)
+        _engines.clear()
+
+
+def _session(dsn: str) -> Session:
+    return Session(engine(dsn), expire_on_commit=False)
+
+
+def _unavailable(exc: OperationalError) -> ServiceUnavailable:
+    first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return ServiceUnavailable(f"job-history database unavailable: {redact.scrub(first)}")
+
+
+@dataclass(frozen=True)
+class RunStart:
+    task: str
+    trigger: Trigger
+    params: dict[str, Any]
+    celery_task_id: str | None = None
+    attempt: int = 1
+    window_run_id: int | None = None
+
+
+def insert_run(dsn: str, start: RunStart, *, started_at: datetime) -> int:
+    """Insert a ``running`` row and return its id."""
+    row = JobRun(
+        task=start.task,
+        celery_task_id=start.celery_task_id,
+        attempt=start.attempt,
+        trigger=start.trigger.value,
+        window_run_id=start.window_run_id,
+        params=redact.redact_params(start.params),
+        status=RunStatus.RUNNING.value,
+        started_at=started_at,
+        heartbeat_at=started_at,
+        host=HOSTNAME,
+        pid=os.getpid(),
+    )
+    try:
+        with _session(dsn) as s, s.begin():
+            s.add(row)
+            s.flush()
+            return int(row.id)
+    except OperationalError as exc:
+        raise _unavailable(exc) from None
+
+
+def heartbeat(dsn: str, run_id: int) -> bool:
+    """Refresh a running row's heartbeat; False if the row is no longer running."""
+    try:
+        with _session(dsn) as s, s.begin():
+            res = s.execute(
+                update(JobRun)
+                .where(JobRun.id == run_id, JobRun.status == RunStatus.RUNNING.value)
+                .values(heartbeat_at=clock.now())
+            )
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+    except OperationalError as exc:
+        raise _unavailable(exc) from None
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    status: RunStatus
+    finished_at: datetime
+    duration_s: float
+    summary: str | None = None
+    result: dict[str, Any] | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+def finish_run(dsn: str, run_id: int, end: RunEnd) -> None:
+    """Complete a row. A row the reaper already marked ``lost`` is completed anyway:
+    the run did end, and what it says beats a guess."""
+    values = _end_values(end)
+    try:
+        with _session(dsn) as s, s.begin():
+            s.execute(update(JobRun).where(JobRun.id == run_id).values(**values))
+    except OperationalError as exc:
+        raise _unavailable(exc) from None
+
+
+def insert_finished_run(dsn: str, start: RunStart, started_at: datetime, end: RunEnd) -> int:
+    """Write a whole row at once (the start insert had failed, or the run never began)."""
+    row = JobRun(
+        task=start.task,
+        celery_task_id=start.celery_task_id,
+        attempt=start.attempt,
+        trigger=start.trigger.value,
+        window_run_id=start.window_run_id,
+        params=redact.redact_params(start.params),
+        started_at=started_at,
+        host=HOSTNAME,
+        pid=os.getpid(),
+        **_end_values(end),
+    )
+    try:
+        with _session(dsn) as s, s.begin():
+            s.add(row)
+            s.flush()
+            return int(row.id)
+    except OperationalError as exc:
+        raise _unavailable(exc) from None
+
+
+def _end_values(end: RunEnd) -> dict[str, Any]:
+    return {
+        "status": end.status.value,
+        "finished_at": end.finished_at,
+        "heartbeat_at": end.finished_at,
+        "duration_s": round(end.duration_s, 3),
+        "summary": redact.scrub(end.summary) if end.summary else None,
+        "result": redact.scrub_value(end.result) if end.result is not None else None,
+        "error_type": end.error_type,
+        "error_message": redact.scrub(end.error_message) if end.error_message else None,
+    }
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def get_run(dsn: str, run_id: int) -> JobRun | None:
+    with _session(dsn) as s:
+        return s.get(JobRun, run_id)
+
+
+def runs_for_celery_id(dsn: str, celery_task_id: str) -> list[JobRun]:
+    with _session(dsn) as s:
+        stmt = (
+            select(JobRun)
+            .where(JobRun.celery_task_id == celery_task_id)
+            .order_by(JobRun.attempt, JobRun.id)
+        )
+        return list(s.scalars(stmt))
+
+
+def list_runs(
+    dsn: str,
+    *,
+    task: str | None = None,
+    status: RunStatus | None = None,
+    trigger: Trigger | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+) -> list[JobRun]:
+    """Newest first."""
+    stmt = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)
+    if task:
+        stmt = stmt.where(JobRun.task == task)
+    if status:
+        stmt = stmt.where(JobRun.status == status.value)
+    if trigger:
+        stmt = stmt.where(JobRun.trigger == trigger.value)
+    if since:
+        stmt = stmt.where(JobRun.started_at >= since)
+    try:
+        with _session(dsn) as s:
+            return list(s.scalars(stmt))
+    except OperationalError as exc:
+        raise _unavailable(exc) from None
+
+
+def latest_per_task(dsn: str) -> list[JobRun]:
+    """The most recent run of every task that has run."""
+    newest = select(JobRun.task, func.max(JobRun.id).label("id")).group_by(JobRun.task).subquery()
+    stmt = select(JobRun).join(newest, JobRun.id == newest.c.id).order_by(JobRun.task)
+    try:
+        with _session(dsn) as s:
+            return list(s.scalars(stmt))
+    except OperationalError as exc:
+        raise _unavailable(exc) from None
+
+
+def running(dsn: str, tasks: Sequence[str] | None = None) -> list[JobRun]:
+    stmt = select(JobRun).where(JobRun.status == RunStatus.RUNNING.value).order_by(JobRun.id)
+    if tasks:
+        stmt = stmt.where(JobRun.task.in_(list(tasks)))
+    with _session(dsn) as s:
+        return list(s.scalars(stmt))
+
+
+# --- lost runs ----------------------------------------------------------------------------
+
+
+def reap(dsn: str, *, lost_after_s: float, now: datetime | None = None) -> list[int]:
+    """Mark ``lost`` every running row whose heartbeat is older than ``lost_after_s``.
+
+    A live run refreshes its heartbeat every ``heartbeat_interval_s``; one that stopped
+    refreshing belongs to a worker that died (kill -9, OOM, power loss). Returns the ids.
+    """
+    now = now or clock.now()
+    cutoff = now - timedelta(seconds=lost_after_s)
+    return _mark_lost(
+        dsn,
+        [JobRun.heartbeat_at < cutoff],
+        now,
+        f"no heartbeat for more than {lost_after_s:g}s: the worker running it died",
+    )
+
+
+def sweep_dead_local(
+    dsn: str, *, heartbeat_interval_s: float, now: datetime | None = None
+) -> list[int]:
+    """At worker start-up: rows of *this host* whose process is gone are lost now,
+    without waiting for the heartbeat timeout (a live process with a reused pid is
+    protected by also requiring two missed heartbeats)."""
+    now = now or clock.now()
+    cutoff = now - timedelta(seconds=2 * heartbeat_interval_s)
+    with _session(dsn) as s:
+        candidates = s.execute(
+            select(JobRun.id, JobRun.pid).where(
+                JobRun.status == RunStatus.RUNNING.value,
+                JobRun.host == HOSTNAME,
+                JobRun.heartbeat_at < cutoff,
+            )
+        ).all()
+    dead = [rid for rid, pid in candidates if pid is None or not psutil.pid_exists(pid)]
+    if not dead:
+        return []
+    return _mark_lost(
+        dsn, [JobRun.id.in_(dead)], now, f"its process on {HOSTNAME} is gone (worker restarted)"
+    )
+
+
+def mark_lost_by_celery_id(dsn: str, celery_task_id: str, reason: str) -> list[int]:
+    """The worker's parent saw its child die while running this task."""
+    return _mark_lost(dsn, [JobRun.celery_task_id == celery_task_id], clock.now(), reason)
+
+
+def fail_running_by_celery_id(
+    dsn: str, celery_task_id: str, error_type: str, message: str
+) -> list[int]:
+    """The worker's parent killed this task (hard time limit): complete its row failed."""
+    return _mark_lost(
+        dsn,
+        [JobRun.celery_task_id == celery_task_id],
+        clock.now(),
+        message,
+        status=RunStatus.FAILED,
+        error_type=error_type,
+    )
+
+
+def _mark_lost(
+    dsn: str,
+    conditions: list[Any],
+    now: datetime,
+    reason: str,
+    *,
+    status: RunStatus = RunStatus.LOST,
+    error_type: str = "WorkerLost",
+) -> list[int]:
+    try:
+        with _session(dsn) as s, s.begin():
+            res = s.execute(
+                update(JobRun)
+                .where(JobRun.status == RunStatus.RUNNING.value, *conditions)
+                .values(
+                    status=status.value,
+                    finished_at=now,
+                    duration_s=func.extract("epoch", now - JobRun.started_at),
+                    error_type=error_type,
+                    error_message=reason,
+                    summary=f"{status.value}: {reason}",
+                )
+                .returning(JobRun.id)
+            )
+            return [int(r) for r in res.scalars()]
+    except OperationalError as exc:
+        raise _unavailable(exc) from None
+
+
+# --- window runs ----------------------------------------------------------------------
+
+
+def get_window_run(dsn: str, window_run_id: int) -> WindowRun | None:
+    with _session(dsn) as s:
+        return s.get(WindowRun, window_run_id)

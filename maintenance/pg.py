@@ -1,0 +1,157 @@
+"""PostgreSQL plumbing shared by every area: DSNs, connections, libpq environments.
+
+Passwords never go into a child process's argv: :func:`libpq_env` turns a DSN into the
+``PG*`` environment variables that pg_dump, pg_restore and psql read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+
+import psycopg
+
+from maintenance import redact
+from maintenance.errors import BadInput, ServiceRefused, ServiceUnavailable
+
+#: A database name we create or drop must look like this: no quoting games.
+SAFE_DBNAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+#: Server answers that a retry will not change (too many connections, shutting down: will).
+_REFUSED = re.compile(
+    r"FATAL:.*(does not exist|authentication failed|pg_hba\.conf|permission denied|"
+    r"not permitted to log in)",
+    re.S,
+)
+
+_PARAM_ENV = {
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "application_name": "PGAPPNAME",
+    "options": "PGOPTIONS",
+    "target_session_attrs": "PGTARGETSESSIONATTRS",
+}
+
+
+def dbname(dsn: str) -> str:
+    """The database a postgresql:// URL names."""
+    return unquote(urlsplit(dsn).path.lstrip("/"))
+
+
+def with_dbname(dsn: str, name: str) -> str:
+    """The same server and credentials, another database."""
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def server_identity(dsn: str) -> tuple[str, int]:
+    parts = urlsplit(dsn)
+    return (parts.hostname or "localhost", parts.port or 5432)
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    """A postgresql:// URL for SQLAlchemy's psycopg 3 driver."""
+    parts = urlsplit(dsn)
+    return urlunsplit(("postgresql+psycopg", *tuple(parts[1:])))
+
+
+def libpq_env(dsn: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for a libpq client (pg_dump, psql ...) connecting to ``dsn``.
+
+    The password travels as PGPASSWORD, never in argv where ``ps`` would show it.
+    """
+    parts = urlsplit(dsn)
+    env = dict(os.environ if base is None else base)
+    for var in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE"):
+        env.pop(var, None)
+    if parts.hostname:
+        env["PGHOST"] = parts.hostname
+    if parts.port:
+        env["PGPORT"] = str(parts.port)
+    if parts.username:
+        env["PGUSER"] = unquote(parts.username)
+    if parts.password:
+        env["PGPASSWORD"] = unquote(parts.password)
+    env["PGDATABASE"] = dbname(dsn)
+    for key, value in parse_qsl(parts.query):
+        if key == "host":  # unix socket directory
+            env["PGHOST"] = value
+        elif key in _PARAM_ENV:
+            env[_PARAM_ENV[key]] = value
+    return env
+
+
+def check_dbname(name: str) -> str:
+    """Return ``name`` if it is safe to create or drop; raise BadInput naming the problem."""
+    if not SAFE_DBNAME.match(name):
+        raise BadInput(
+            f"database name {name!r} is not allowed: use lower-case letters, digits and '_', "
+            "starting with a letter, at most 63 characters"
+        )
+    return name
+
+
+@contextmanager
+def connect(
+    dsn: str, *, autocommit: bool = True, timeout: float = 10
+) -> Iterator[psycopg.Connection]:
+    """Open a psycopg connection; a refused connection raises ServiceUnavailable.
+
+    The message names the database and server, never the password.
+    """
+    try:
+        conn = psycopg.connect(dsn, autocommit=autocommit, connect_timeout=max(1, int(timeout)))
+    except psycopg.OperationalError as exc:
+        host, port = server_identity(dsn)
+        text = str(exc).strip() or repr(exc)
+        reason = redact.scrub(text.splitlines()[0])
+        if "FATAL:" in text:  # the server itself answered: keep its reason, not libpq's preamble
+            reason = redact.scrub(text[text.index("FATAL:") :].splitlines()[0])
+        message = f"cannot connect to database {dbname(dsn)!r} on {host}:{port}: {reason}"
+        if _REFUSED.search(text):
+            raise ServiceRefused(message) from None
+        raise ServiceUnavailable(message) from None
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def database_exists(server_dsn: str, name: str) -> bool:
+    with connect(with_dbname(server_dsn, "postgres")) as conn:
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return row is not None
+
+
+def create_database(server_dsn: str, name: str, *, if_missing: bool = True) -> bool:
+    """Create database ``name`` on the server of ``server_dsn``; return True if created."""
+    check_dbname(name)
+    with connect(with_dbname(server_dsn, "postgres")) as conn:
+        if if_missing:
+            row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if row:
+                return False
+        try:
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:
+            if not if_missing:
+                raise
+            return False
+    return True
+
+
+def drop_database(server_dsn: str, name: str) -> None:
+    """Drop database ``name`` (terminating its connections). The caller decides it may."""
+    check_dbname(name)
+    with connect(with_dbname(server_dsn, "postgres")) as conn:
+        conn.execute(
+            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                psycopg.sql.Identifier(name)
+            )
+        )

@@ -1,0 +1,103 @@
+"""Keep secrets out of logs, the job history, Flower and child processes' argv.
+
+Two nets, both applied wherever text leaves the process:
+
+* every secret value the settings loaded (a DSN's password, the Flower password ...)
+  is registered here and replaced by ``***`` wherever it appears;
+* any ``scheme://user:password@host`` in free text has its password masked, so a
+  secret that did not come from the settings (an error message quoting a URL) is
+  caught too.
+
+Parameters whose *name* looks secret are masked whole before they are stored.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+MASK = "***"
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)(?=@)")
+_CONNINFO_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.I)
+_SECRET_NAME = re.compile(
+    r"pass(word|wd)?|secret|token|api[_-]?key|credential|auth|dsn|private", re.I
+)
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value so that :func:`scrub` masks it wherever it appears."""
+    if value and len(value) >= 4:  # masking "a" everywhere would ruin every message
+        with _lock:
+            _secrets.add(value)
+
+
+def register_secrets(values: Iterable[str | None]) -> None:
+    for value in values:
+        register_secret(value)
+
+
+def url_password(url: str) -> str | None:
+    """Return the password part of a URL, or None."""
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with its password (if any) replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return scrub(url)
+    if parts.password is None:
+        return url
+    userinfo = f"{parts.username or ''}:{MASK}@"
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = userinfo + host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def scrub(text: str) -> str:
+    """Mask every registered secret and every URL or conninfo password in ``text``."""
+    if not text:
+        return text
+    with _lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    return _CONNINFO_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def scrub_value(value: Any) -> Any:
+    """Scrub strings anywhere inside a JSON-like value (dicts, lists, scalars)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {
+            k: (MASK if isinstance(k, str) and is_secret_name(k) and v else scrub_value(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [scrub_value(v) for v in value]
+    return value
+
+
+def redact_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as they may be stored: secret-named ones masked, the rest scrubbed."""
+    return dict(scrub_value(dict(params)))

@@ -1,0 +1,154 @@
+"""Execute a task spec: validate, lock, run, record. The one path every run takes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from maintenance import locks
+from maintenance.config import Settings
+from maintenance.errors import BadInput, MaintenanceError, ParamError, RunSkipped
+from maintenance.history import store
+from maintenance.history.recorder import RunRecorder
+from maintenance.results import RunStatus, Trigger
+from maintenance.taskspec import RunContext, TaskSpec
+
+
+@dataclass
+class Outcome:
+    """How a run ended, for the CLI and the Celery wrapper."""
+
+    task: str
+    run_id: int | None
+    status: RunStatus
+    summary: str
+    duration_s: float
+    error_type: str | None = None
+    error_message: str | None = None
+    result: dict[str, Any] | None = None
+    history_error: str | None = None
+    exc: BaseException | None = field(default=None, repr=False)
+
+    @property
+    def bad_input(self) -> bool:
+        return isinstance(self.exc, BadInput)
+
+    @property
+    def transient(self) -> bool:
+        return isinstance(self.exc, MaintenanceError) and self.exc.transient
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.bad_input else self.status.exit_code
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (the Celery task's return value, ``--json`` output)."""
+        return {
+            "task": self.task,
+            "run_id": self.run_id,
+            "status": self.status.value,
+            "summary": self.summary,
+            "duration_s": round(self.duration_s, 3),
+            "error_type": self.error_type,
+            "error_message": self.error_message,
+            "result": self.result,
+        }
+
+
+def execute(
+    spec: TaskSpec[Any],
+    raw_params: Mapping[str, Any],
+    *,
+    positional: Sequence[Any] = (),
+    settings: Settings,
+    trigger: Trigger,
+    celery_task_id: str | None = None,
+    attempt: int = 1,
+    window_run_id: int | None = None,
+) -> Outcome:
+    """Run ``spec`` once and record it. Exceptions become the outcome (``exc``), except
+    BaseExceptions (a worker's shutdown), which are recorded and re-raised."""
+    start = store.RunStart(
+        task=spec.name,
+        trigger=trigger,
+        params=dict(raw_params),
+        celery_task_id=celery_task_id,
+        attempt=attempt,
+        window_run_id=window_run_id,
+    )
+    caught: BaseException | None = None
+    rec = RunRecorder(settings, start)
+    try:
+        with rec:
+            if positional:
+                raise ParamError(
+                    f"{spec.name}: positional arguments are not accepted "
+                    f"(got {list(positional)!r}); pass parameters by name (kwargs)"
+                )
+            params = spec.parse(raw_params)
+            ctx = RunContext(settings, rec.run_id, trigger, spec.name, window_run_id)
+            if spec.exclusive:
+                dsn = settings.history_dsn.get_secret_value()
+                with locks.try_exclusive(dsn, spec.lock_name) as got:
+                    if not got:
+                        raise RunSkipped(_held_by(dsn, spec, rec.run_id))
+                    rec.complete(spec.func(ctx, params))
+            else:
+                rec.complete(spec.func(ctx, params))
+    except Exception as exc:  # noqa: BLE001 - recorded by the recorder; returned to the caller
+        caught = exc
+    return Outcome(
+        task=spec.name,
+        run_id=rec.run_id,
+        status=rec.status,
+        summary=rec.summary,
+        duration_s=rec.duration_s,
+        error_type=rec.error_type,
+        error_message=rec.error_message,
+        result=rec.result.to_dict() if rec.result else None,
+        history_error=rec.history_error,
+        exc=caught,
+    )
+
+
+def _held_by(dsn: str, spec: TaskSpec[Any], own_run_id: int | None) -> str:
+    base = f"another run holds the {spec.lock_name!r} lock"
+    try:
+        others = [r for r in store.running(dsn) if r.id != own_run_id and r.task == spec.name]
+    except Exception:  # noqa: BLE001 - the reason is informative only
+        others = []
+    if not others:
+        return base
+    r = others[0]
+    since = f"{r.started_at:%Y-%m-%d %H:%M:%S}Z"
+    return f"{base}: run {r.id} ({r.task}, {r.trigger}) on {r.host} pid {r.pid} since {since}"
+
+
+def reject(
+    spec: TaskSpec[Any],
+    raw_params: Mapping[str, Any],
+    error: BadInput,
+    *,
+    settings: Settings,
+    trigger: Trigger,
+) -> Outcome:
+    """Record a run that was refused before it started (bad parameters), so that the
+    history says why, and return its outcome."""
+    rec = RunRecorder(settings, store.RunStart(spec.name, trigger, dict(raw_params)))
+    try:
+        with rec:
+            raise error
+    except BadInput:
+        pass
+    return Outcome(
+        task=spec.name,
+        run_id=rec.run_id,
+        status=rec.status,
+        summary=rec.summary,
+        duration_s=rec.duration_s,
+        error_type=rec.error_type,
+        error_message=rec.error_message,
+        history_error=rec.history_error,
+        exc=error,
+    )

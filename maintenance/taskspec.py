@@ -1,0 +1,135 @@
+"""What a task is, independent of Celery: a name, typed parameters, a function.
+
+The Celery wrappers in ``tasks/`` and ``maint run`` both execute a :class:`TaskSpec`
+through :func:`maintenance.runner.execute`, so a run is validated, locked and recorded
+the same way whoever starts it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from maintenance.config import Settings
+from maintenance.errors import ParamError
+from maintenance.results import Result, Trigger
+
+
+class Params(BaseModel):
+    """Base of every task's parameters: unknown names are errors, values are coerced
+    from strings (``-p key=value`` on the CLI), lists and objects may be given as JSON."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_strings(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        out = dict(data)
+        for name, field in cls.model_fields.items():
+            value = out.get(name)
+            origin = typing.get_origin(field.annotation) or field.annotation
+            if isinstance(value, str) and origin in (list, dict, tuple, set):
+                # a string that is not JSON is left for the field's validation to name
+                with contextlib.suppress(json.JSONDecodeError):
+                    out[name] = json.loads(value)
+        return out
+
+
+class NoParams(Params):
+    pass
+
+
+P = TypeVar("P", bound=Params)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a task function gets besides its parameters."""
+
+    settings: Settings
+    run_id: int | None
+    trigger: Trigger
+    task: str
+    window_run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TaskSpec(Generic[P]):
+    """A task: name, parameters, function and how it may run."""
+
+    name: str
+    func: Callable[[RunContext, P], Result]
+    params: type[P]
+    description: str
+    #: Take a singleton lock; a second copy is recorded ``skipped``.
+    exclusive: bool = False
+    #: Lock name, when several tasks must exclude each other (default: the task name).
+    lock: str | None = None
+    soft_time_limit: int = 300
+    time_limit: int = 360
+    #: Retries of a TransientError by the workers (the CLI does not retry).
+    max_retries: int = 3
+
+    def __post_init__(self) -> None:
+        if self.time_limit <= self.soft_time_limit:
+            raise ValueError(f"{self.name}: time_limit must exceed soft_time_limit")
+
+    @property
+    def lock_name(self) -> str:
+        return self.lock or self.name
+
+    def parse(self, raw: Mapping[str, Any]) -> P:
+        """Validate raw parameters; raise ParamError naming each bad one."""
+        try:
+            return self.params.model_validate(dict(raw))
+        except ValidationError as exc:
+            raise ParamError(self._describe(exc, raw)) from None
+
+    def _describe(self, exc: ValidationError, raw: Mapping[str, Any]) -> str:
+        known = ", ".join(self.params.model_fields) or "none"
+        problems = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ())]
+            name = loc[0] if loc else "?"
+            if err["type"] == "extra_forbidden":
+                problems.append(f"unknown parameter {name!r} (known: {known})")
+            elif err["type"] == "missing":
+                problems.append(f"missing parameter {name!r}")
+            else:
+                where = ".".join(loc) or "parameters"
+                got = raw.get(name, err.get("input")) if loc else err.get("input")
+                msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+                problems.append(f"parameter {where!r}: {msg} (got {got!r})")
+        return f"{self.name}: " + "; ".join(problems)
+
+    def describe_params(self) -> list[dict[str, Any]]:
+        """Name, type, default and help of each parameter (for ``maint tasks``)."""
+        out = []
+        for name, field in self.params.model_fields.items():
+            required = field.is_required()
+            out.append(
+                {
+                    "name": name,
+                    "type": _type_name(field.annotation),
+                    "required": required,
+                    "default": None if required else field.get_default(call_default_factory=True),
+                    "help": field.description or "",
+                }
+            )
+        return out
+
+
+def _type_name(annotation: Any) -> str:
+    if annotation is None:
+        return "none"
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")

@@ -1,0 +1,71 @@
+"""The Celery app, configured for long unattended jobs on a Redis broker.
+
+Settings are read when this module is imported, so a worker, beat or Flower with a bad
+setting stops at start with a message naming it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+import beat_schedule
+from maintenance import catalog, logs_setup
+from maintenance.config import Settings, get_settings
+
+#: Above the longest hard time limit: a task still running when Redis's visibility
+#: timeout expires is delivered a second time (Celery + Redis + acks_late).
+VISIBILITY_MARGIN_S = 1800
+
+
+def visibility_timeout() -> int:
+    return catalog.longest_time_limit() + VISIBILITY_MARGIN_S
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    vt = visibility_timeout()
+    return {
+        "broker_url": settings.broker_url.get_secret_value(),
+        "result_backend": settings.result_backend_url,
+        # JSON only: no pickle from a shared broker.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        # UTC inside; the configured zone is only beat's calendar.
+        "enable_utc": True,
+        "timezone": settings.timezone,
+        # A message is acknowledged when the task ends, not when it starts, and a worker
+        # reserves one message at a time: a long backup never sits on a second one.
+        "task_acks_late": True,
+        "worker_prefetch_multiplier": 1,
+        # A killed child's task is recorded lost and not re-run blindly (it may be what
+        # killed the child); beat or on-call runs it again.
+        "task_reject_on_worker_lost": False,
+        "task_acks_on_failure_or_timeout": True,
+        "broker_transport_options": {"visibility_timeout": vt},
+        "result_backend_transport_options": {"visibility_timeout": vt},
+        "broker_connection_retry_on_startup": True,
+        # With acks_late, a connection loss would otherwise leave a running task's
+        # message to be redelivered while it still runs.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "task_default_queue": settings.queue,
+        "task_create_missing_queues": True,
+        "task_track_started": True,
+        "result_extended": True,
+        "result_expires": 7 * 24 * 3600,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        "worker_redirect_stdouts": False,
+        "worker_max_tasks_per_child": 200,
+        "beat_schedule": beat_schedule.build(settings),
+    }
+
+
+settings = get_settings()
+logs_setup.configure(settings.log_level, settings.log_format)
+
+app = Celery("maintenance", include=["tasks.db", "tasks.diag", "tasks.signals"])
+app.conf.update(celery_config(settings))

@@ -1,0 +1,69 @@
+"""The Celery app is configured for long unattended jobs (design.md, "Known traps")."""
+
+from __future__ import annotations
+
+import beat_schedule
+from maintenance import catalog
+from maintenance.config import get_settings
+from maintenance.results import Trigger
+from tasks.app import app, visibility_timeout
+from tasks.base import TRIGGER_HEADER, trigger_of
+
+
+def test_json_only_and_utc_inside() -> None:
+    conf = app.conf
+    assert conf.task_serializer == "json"
+    assert conf.result_serializer == "json"
+    assert list(conf.accept_content) == ["json"]
+    assert conf.enable_utc is True
+    assert conf.timezone == get_settings().timezone
+
+
+def test_late_acks_one_message_at_a_time() -> None:
+    assert app.conf.task_acks_late is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert app.conf.worker_cancel_long_running_tasks_on_connection_loss is True
+
+
+def test_visibility_timeout_exceeds_every_hard_time_limit_everywhere() -> None:
+    longest = max(s.time_limit for s in catalog.SPECS)
+    vt = visibility_timeout()
+    assert vt > longest
+    assert app.conf.broker_transport_options["visibility_timeout"] == vt
+    assert app.conf.result_backend_transport_options["visibility_timeout"] == vt
+
+
+def test_every_task_is_registered_with_its_time_limits() -> None:
+    app.loader.import_default_modules()
+    for spec in catalog.SPECS:
+        task = app.tasks[spec.name]
+        assert task.soft_time_limit == spec.soft_time_limit
+        assert task.time_limit == spec.time_limit
+        assert task.acks_late is True
+        assert task.max_retries == spec.max_retries
+
+
+def test_beat_entries_name_real_tasks_and_say_they_are_beat() -> None:
+    app.loader.import_default_modules()
+    schedule = beat_schedule.build(get_settings())
+    assert schedule, "the calendar is empty"
+    for name, entry in schedule.items():
+        assert entry["task"] in app.tasks, name
+        assert entry["options"]["headers"][TRIGGER_HEADER] == "beat"
+        assert entry["options"]["queue"] == get_settings().queue
+
+
+class _Req:
+    def __init__(self, **kw: object) -> None:
+        self.__dict__.update(kw)
+
+
+def test_trigger_comes_from_the_headers_and_defaults_to_adhoc() -> None:
+    assert trigger_of(_Req()) == (Trigger.ADHOC, None)
+    assert trigger_of(_Req(maint_trigger="beat")) == (Trigger.BEAT, None)
+    assert trigger_of(_Req(headers={"maint_trigger": "window", "maint_window_run_id": "12"})) == (
+        Trigger.WINDOW,
+        12,
+    )
+    # a message cannot claim to be an in-process CLI run
+    assert trigger_of(_Req(maint_trigger="cli")) == (Trigger.ADHOC, None)

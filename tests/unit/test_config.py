@@ -1,0 +1,135 @@
+"""Settings: defaults, strict parsing that names the bad variable, *_FILE secrets."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from maintenance import redact
+from maintenance.config import SECRET_FIELDS, Settings, load_settings
+from maintenance.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """A clean MAINT_* environment for each test."""
+    import os
+
+    for key in [k for k in os.environ if k.startswith("MAINT_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", "/home/tester")
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    return monkeypatch
+
+
+def test_defaults_work_on_a_developer_machine(env: pytest.MonkeyPatch) -> None:
+    s = load_settings()
+    assert s.target_dsn.get_secret_value().endswith("/residency_scheduler")
+    assert s.history_dsn.get_secret_value().endswith("/maintenance")
+    assert s.broker_url.get_secret_value() != s.cache_url.get_secret_value()
+    assert s.backup_root == Path("/home/tester/.local/state/maint/backups")
+    assert s.timezone == "UTC"
+    assert s.result_backend_url == s.broker_url.get_secret_value()
+    assert set(s.stats_counts) >= {"persons", "residents", "faculty", "assignments", "blocks"}
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "named"),
+    [
+        ("MAINT_TIMEZONE", "Mars/Olympus_Mons", "MAINT_TIMEZONE"),
+        ("MAINT_TARGET_DSN", "mysql://x@y/z", "MAINT_TARGET_DSN"),
+        ("MAINT_TARGET_DSN", "postgresql://x@y:5432/", "MAINT_TARGET_DSN"),
+        ("MAINT_HISTORY_DSN", "not a url", "MAINT_HISTORY_DSN"),
+        ("MAINT_BROKER_URL", "amqp://guest@localhost//", "MAINT_BROKER_URL"),
+        ("MAINT_BACKUP_ROOT", "relative/backups", "MAINT_BACKUP_ROOT"),
+        ("MAINT_API_URL", "ftp://scheduler", "MAINT_API_URL"),
+        ("MAINT_HEARTBEAT_INTERVAL_S", "-3", "MAINT_HEARTBEAT_INTERVAL_S"),
+        ("MAINT_HEARTBEAT_INTERVAL_S", "soon", "MAINT_HEARTBEAT_INTERVAL_S"),
+        ("MAINT_LOG_FORMAT", "xml", "MAINT_LOG_FORMAT"),
+        ("MAINT_STATS_COUNTS", "{not json", "MAINT_STATS_COUNTS"),
+        ("MAINT_STATS_COUNTS", '{"x": "DELETE FROM persons"}', "MAINT_STATS_COUNTS"),
+        ("MAINT_FLOWER_BASIC_AUTH", "no-colon", "MAINT_FLOWER_BASIC_AUTH"),
+        ("MAINT_QUEUE", "bad queue!", "MAINT_QUEUE"),
+    ],
+)
+def test_a_bad_value_fails_and_names_the_setting(
+    env: pytest.MonkeyPatch, var: str, value: str, named: str
+) -> None:
+    env.setenv(var, value)
+    with pytest.raises(ConfigError, match=named):
+        load_settings()
+
+
+def test_incoherent_settings_are_refused(env: pytest.MonkeyPatch) -> None:
+    env.setenv("MAINT_HEARTBEAT_INTERVAL_S", "60")
+    env.setenv("MAINT_LOST_AFTER_S", "90")
+    with pytest.raises(ConfigError, match="MAINT_LOST_AFTER_S"):
+        load_settings()
+
+
+def test_history_must_not_live_in_the_target_database(env: pytest.MonkeyPatch) -> None:
+    env.setenv("MAINT_TARGET_DSN", "postgresql://a@db:5432/residency_scheduler")
+    env.setenv("MAINT_HISTORY_DSN", "postgresql://b@db/residency_scheduler")
+    with pytest.raises(ConfigError, match="MAINT_HISTORY_DSN"):
+        load_settings()
+
+
+def test_cache_must_not_be_the_broker(env: pytest.MonkeyPatch) -> None:
+    env.setenv("MAINT_BROKER_URL", "redis://r:6379/0")
+    env.setenv("MAINT_CACHE_URL", "redis://r:6379/0")
+    with pytest.raises(ConfigError, match="MAINT_CACHE_URL"):
+        load_settings()
+
+
+def test_secrets_can_come_from_files(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secret = tmp_path / "dsn"
+    secret.write_text("postgresql://app:FromFile-Pw1@db:5432/residency_scheduler\n")
+    env.setenv("MAINT_TARGET_DSN_FILE", str(secret))
+    s = load_settings()
+    assert (
+        s.target_dsn.get_secret_value()
+        == "postgresql://app:FromFile-Pw1@db:5432/residency_scheduler"
+    )
+    # the password is now known to the scrubber and never shown
+    assert "FromFile-Pw1" not in redact.scrub("connecting with FromFile-Pw1")
+    assert "FromFile-Pw1" not in repr(s)
+
+
+def test_value_and_file_together_is_an_error(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("redis://x:6379/3")
+    env.setenv("MAINT_CACHE_URL", "redis://x:6379/2")
+    env.setenv("MAINT_CACHE_URL_FILE", str(tmp_path / "f"))
+    with pytest.raises(ConfigError, match="MAINT_CACHE_URL_FILE"):
+        load_settings()
+
+
+def test_missing_secret_file_names_the_variable(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env.setenv("MAINT_HISTORY_DSN_FILE", str(tmp_path / "nope"))
+    with pytest.raises(ConfigError, match="MAINT_HISTORY_DSN_FILE"):
+        load_settings()
+
+
+def test_a_bad_dsn_error_does_not_echo_its_password(env: pytest.MonkeyPatch) -> None:
+    env.setenv("MAINT_TARGET_DSN", "mysql://app:Leaky-Pw-77@db/x")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "Leaky-Pw-77" not in str(info.value)
+
+
+def test_configuration_doc_lists_every_setting_with_its_default() -> None:
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    documented = set(re.findall(r"`(MAINT_[A-Z0-9_]+)`", doc))
+    expected = {f"MAINT_{name.upper()}" for name in Settings.model_fields}
+    assert expected - documented == set(), "settings missing from docs/configuration.md"
+    unknown = (
+        {v.removesuffix("_FILE") for v in documented}
+        - expected
+        - {"MAINT_TEST_PG", "MAINT_TEST_REDIS"}
+    )
+    assert unknown == set(), "docs/configuration.md names settings that do not exist"
+    for name in SECRET_FIELDS:
+        assert f"MAINT_{name.upper()}_FILE" in doc
