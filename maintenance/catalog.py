@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from maintenance import diag, stats
-from maintenance.errors import UnknownTask
+from maintenance.errors import ConfigError, UnknownTask
 from maintenance.taskspec import TaskSpec
 
 SPECS: tuple[TaskSpec[Any], ...] = (
@@ -47,5 +47,19 @@ def get(name: str) -> TaskSpec[Any]:
         raise UnknownTask(f"unknown task {name!r}{hint} (`maint tasks` lists them)") from None
 
 
-def longest_time_limit() -> int:
-    return max(s.time_limit for s in SPECS)
+def time_limits(spec: TaskSpec[Any], overrides: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    """(soft, hard) time limits of ``spec``, after MAINT_TIME_LIMITS."""
+    return overrides.get(spec.name, (spec.soft_time_limit, spec.time_limit))
+
+
+def longest_time_limit(overrides: dict[str, tuple[int, int]] | None = None) -> int:
+    return max(time_limits(s, overrides or {})[1] for s in SPECS)
+
+
+def check_overrides(overrides: dict[str, tuple[int, int]]) -> None:
+    """Every name in MAINT_TIME_LIMITS must be a task (a typo would silently do nothing)."""
+    for name in overrides:
+        try:
+            get(name)
+        except UnknownTask as exc:
+            raise ConfigError(f"MAINT_TIME_LIMITS: {exc}") from None

@@ -156,6 +156,13 @@ class Settings(BaseSettings):
     lost_after_s: float = Field(
         90.0, gt=0, description="A running row whose heartbeat is older than this is marked lost."
     )
+    retry_backoff_s: float = Field(
+        15.0, gt=0, description="First retry delay of a transient failure; doubles, at most 600 s."
+    )
+    time_limits: dict[str, tuple[int, int]] = Field(
+        default_factory=dict,
+        description="Per-task [soft, hard] time limits in seconds, overriding the built-in ones.",
+    )
     reap_interval_s: float = Field(60.0, gt=0, description="How often beat sends history.reap.")
 
     # --- logging ----------------------------------------------------------------------
@@ -245,6 +252,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"count name {name!r} must be an identifier")
             if not sql.lstrip().lower().startswith(("select", "with")):
                 raise ValueError(f"count {name!r} must be a SELECT query")
+        return value
+
+    @field_validator("time_limits")
+    @classmethod
+    def _limits(cls, value: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        for name, (soft, hard) in value.items():
+            if not 0 < soft < hard:
+                raise ValueError(f"{name}: need 0 < soft < hard, got [{soft}, {hard}]")
         return value
 
     @model_validator(mode="after")

@@ -139,7 +139,9 @@ def create_database(server_dsn: str, name: str, *, if_missing: bool = True) -> b
                 return False
         try:
             conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
-        except psycopg.errors.DuplicateDatabase:
+        # Two creators racing: the loser gets DuplicateDatabase, or UniqueViolation on
+        # pg_database_datname_index when both passed the existence check together.
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
             if not if_missing:
                 raise
             return False

@@ -19,12 +19,13 @@ from maintenance.config import Settings, get_settings
 VISIBILITY_MARGIN_S = 1800
 
 
-def visibility_timeout() -> int:
-    return catalog.longest_time_limit() + VISIBILITY_MARGIN_S
+def visibility_timeout(settings: Settings) -> int:
+    return catalog.longest_time_limit(settings.time_limits) + VISIBILITY_MARGIN_S
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
-    vt = visibility_timeout()
+    catalog.check_overrides(settings.time_limits)
+    vt = visibility_timeout(settings)
     return {
         "broker_url": settings.broker_url.get_secret_value(),
         "result_backend": settings.result_backend_url,

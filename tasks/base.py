@@ -12,7 +12,7 @@ from typing import Any
 
 from celery import Task
 
-from maintenance import runner
+from maintenance import catalog, runner
 from maintenance.results import RunStatus, Trigger
 from maintenance.taskspec import TaskSpec
 from tasks.app import app, settings
@@ -52,18 +52,20 @@ def trigger_of(request: Any) -> tuple[Trigger, int | None]:
     return trigger, int(window) if window is not None else None
 
 
-def backoff_s(retries: int) -> int:
-    return min(600, 15 * 2**retries)
+def backoff_s(retries: int) -> float:
+    """Delay before retry number ``retries + 1``: doubling from MAINT_RETRY_BACKOFF_S."""
+    return float(min(600.0, settings.retry_backoff_s * 2**retries))
 
 
 def define(spec: TaskSpec[Any]) -> Task:
     """Register ``spec`` as a Celery task under its own name."""
+    soft, hard = catalog.time_limits(spec, settings.time_limits)
 
     @app.task(
         name=spec.name,
         bind=True,
-        soft_time_limit=spec.soft_time_limit,
-        time_limit=spec.time_limit,
+        soft_time_limit=soft,
+        time_limit=hard,
         max_retries=spec.max_retries,
         acks_late=True,
     )

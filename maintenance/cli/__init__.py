@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from maintenance import logs_setup
@@ -57,7 +56,11 @@ def main() -> None:
     except MaintenanceError as exc:
         err.print(f"[red]error[/]: {exc}")
         sys.exit(EXIT_FAILED)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: bad option value, missing argument
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"[red]usage error[/]: {exc}")
+        sys.exit(getattr(exc, "exit_code", EXIT_BAD_INPUT))
     sys.exit(code if isinstance(code, int) else EXIT_OK)

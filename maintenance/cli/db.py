@@ -7,7 +7,6 @@ import typer
 from maintenance import pg
 from maintenance.cli.render import out
 from maintenance.config import get_settings
-from maintenance.history import migrate
 
 app = typer.Typer(help="The job-history database.", no_args_is_help=True)
 
@@ -15,6 +14,8 @@ app = typer.Typer(help="The job-history database.", no_args_is_help=True)
 @app.command("upgrade")
 def upgrade() -> None:
     """Create the history database if needed and migrate it to the latest schema (idempotent)."""
+    from maintenance.history import migrate  # alembic is slow to import: only here
+
     settings = get_settings()
     dsn = settings.history_dsn.get_secret_value()
     before, after, created = migrate.upgrade(dsn)
@@ -31,6 +32,8 @@ def upgrade() -> None:
 @app.command("current")
 def current() -> None:
     """Print the history database's schema revision and the latest one."""
+    from maintenance.history import migrate
+
     dsn = get_settings().history_dsn.get_secret_value()
     rev = migrate.current(dsn)
     out.print(f"current {rev or 'none'}, head {migrate.head()}")

@@ -139,13 +139,14 @@ def _wait_for_rows(dsn: str, celery_id: str, grace_s: float = 10) -> list[Any]:
 
 def tasks(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """List every task: name, parameters (type and default) and what it does."""
+    overrides = get_settings().time_limits
     rows = [
         {
             "name": s.name,
             "description": s.description,
             "exclusive": s.exclusive,
-            "soft_time_limit_s": s.soft_time_limit,
-            "time_limit_s": s.time_limit,
+            "soft_time_limit_s": catalog.time_limits(s, overrides)[0],
+            "time_limit_s": catalog.time_limits(s, overrides)[1],
             "params": s.describe_params(),
         }
         for s in catalog.SPECS

@@ -56,7 +56,7 @@ class WindowRun(Base):
     __tablename__ = "window_runs"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    window: Mapped[str] = mapped_column(Text)  # daily, weekly, monthly, quarterly, emergency
+    kind: Mapped[str] = mapped_column(Text)  # daily, weekly, monthly, quarterly, emergency
     local_date: Mapped[date] = mapped_column(Date)  # the night it belongs to, system time
     scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     trigger: Mapped[str] = mapped_column(Text)
@@ -69,7 +69,7 @@ class WindowRun(Base):
     __table_args__ = (
         CheckConstraint(_in("status", STATUSES), name="status"),
         CheckConstraint(_in("trigger", TRIGGERS), name="trigger"),
-        Index(None, "window", "local_date"),
+        Index(None, "kind", "local_date"),
     )
 
 
@@ -103,8 +103,11 @@ class JobRun(Base):
         CheckConstraint(
             "(status = 'running') = (finished_at IS NULL)", name="finished_iff_not_running"
         ),
-        Index(None, "task", text("started_at DESC")),
-        Index(None, text("started_at DESC")),
         Index(None, "celery_task_id"),
         Index("ix_job_runs_running", "heartbeat_at", postgresql_where=text("status = 'running'")),
     )
+
+
+# Newest-first listings (`maint history`, `maint history --task T`).
+Index("ix_job_runs_started_at", JobRun.started_at.desc())
+Index("ix_job_runs_task_started_at", JobRun.task, JobRun.started_at.desc())

@@ -27,7 +27,7 @@ def test_late_acks_one_message_at_a_time() -> None:
 
 def test_visibility_timeout_exceeds_every_hard_time_limit_everywhere() -> None:
     longest = max(s.time_limit for s in catalog.SPECS)
-    vt = visibility_timeout()
+    vt = visibility_timeout(get_settings())
     assert vt > longest
     assert app.conf.broker_transport_options["visibility_timeout"] == vt
     assert app.conf.result_backend_transport_options["visibility_timeout"] == vt
@@ -41,6 +41,24 @@ def test_every_task_is_registered_with_its_time_limits() -> None:
         assert task.time_limit == spec.time_limit
         assert task.acks_late is True
         assert task.max_retries == spec.max_retries
+
+
+def test_time_limit_overrides_raise_the_visibility_timeout_too() -> None:
+    from maintenance.config import load_settings
+
+    s = load_settings(time_limits={"db.stats": (50_000, 60_000)})
+    assert visibility_timeout(s) > 60_000
+
+
+def test_a_time_limit_override_for_an_unknown_task_is_a_config_error() -> None:
+    import pytest
+
+    from maintenance.config import load_settings
+    from maintenance.errors import ConfigError
+    from tasks.app import celery_config
+
+    with pytest.raises(ConfigError, match=r"MAINT_TIME_LIMITS: unknown task 'db\.stat'"):
+        celery_config(load_settings(time_limits={"db.stat": (1, 2)}))
 
 
 def test_beat_entries_name_real_tasks_and_say_they_are_beat() -> None:

@@ -22,7 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "window_runs",
         sa.Column("id", sa.BigInteger(), primary_key=True),
-        sa.Column("window", sa.Text(), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False),
         sa.Column("local_date", sa.Date(), nullable=False),
         sa.Column("scheduled_for", sa.DateTime(timezone=True)),
         sa.Column("trigger", sa.Text(), nullable=False),
@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.CheckConstraint(TRIGGER, name=op.f("ck_window_runs_trigger")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_window_runs")),
     )
-    op.create_index(op.f("ix_window_runs_window_local_date"), "window_runs", ["window", "local_date"])
+    op.create_index(op.f("ix_window_runs_kind_local_date"), "window_runs", ["kind", "local_date"])
 
     op.create_table(
         "job_runs",
