@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 
+import psycopg
 import typer
 
-from maintenance import logs_setup
+from maintenance import logs_setup, redact
 from maintenance.cli import db, demo, history, run
 from maintenance.cli.render import err
 from maintenance.errors import BadInput, ConfigError, MaintenanceError
@@ -55,6 +56,10 @@ def main() -> None:
         sys.exit(EXIT_BAD_INPUT)
     except MaintenanceError as exc:
         err.print(f"[red]error[/]: {exc}")
+        sys.exit(EXIT_FAILED)
+    except psycopg.Error as exc:  # a database error outside a recorded run (demo seed ...)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        err.print(f"[red]database error[/]: {redact.scrub(first)}")
         sys.exit(EXIT_FAILED)
     except typer.TyperException as exc:  # usage errors: bad option value, missing argument
         show = getattr(exc, "show", None)

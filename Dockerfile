@@ -1,0 +1,28 @@
+# The maintenance suite's image: worker, beat, Flower and the maint CLI.
+# pg_dump/pg_restore come from postgresql-client-15: they must match the server's
+# major version (a newer pg_dump writes archives an older pg_restore cannot read).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client-15 \
+ && rm -rf /var/lib/apt/lists/*
+
+RUN groupadd --system --gid 10001 maint \
+ && useradd --system --uid 10001 --gid maint --home-dir /var/lib/maint --create-home maint \
+ && install -d -o maint -g maint -m 0700 /backups /var/log/scheduler /var/lib/maint
+
+WORKDIR /app
+COPY pyproject.toml README.md beat_schedule.py ./
+COPY maintenance ./maintenance
+COPY tasks ./tasks
+RUN pip install . && maint --help >/dev/null
+
+USER maint
+# Backups are written 0600 in 0700 folders whatever the umask; this is for the rest.
+ENV HOME=/var/lib/maint
+CMD ["celery", "-A", "tasks.app", "worker", "--loglevel=INFO"]
