@@ -26,6 +26,7 @@ class StatsParams(Params):
 
 def server_facts(conn: psycopg.Connection) -> dict[str, Any]:
     """Version, database name and size, and the list of user tables."""
+    # server_version reads "15.20 (Debian 15.20-0+deb12u1)": the first word is the version
     version = conn.execute("SELECT version(), current_setting('server_version')").fetchone()
     size = conn.execute(
         "SELECT current_database(), pg_database_size(current_database())"
@@ -41,7 +42,7 @@ def server_facts(conn: psycopg.Connection) -> dict[str, Any]:
     assert version is not None
     assert size is not None
     return {
-        "server_version": version[1],
+        "server_version": str(version[1]).split()[0],
         "server_version_full": version[0],
         "database": size[0],
         "database_size_bytes": int(size[1]),

@@ -94,6 +94,13 @@ os.environ.update(ENV)
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(SESSION_TMP, ignore_errors=True)
+    # Our queues' keys (queue lists, kombu bindings) carry the session tag; results expire.
+    try:
+        client = redis.Redis.from_url(f"{REDIS_BASE}/{BROKER_DB}", socket_timeout=5)
+        for key in client.scan_iter(match=f"*{TAG}*", count=500):
+            client.unlink(key)
+    except redis.RedisError:
+        pass
 
 
 @pytest.fixture(scope="session")
