@@ -42,6 +42,22 @@ class Outcome:
     def exit_code(self) -> int:
         return 2 if self.bad_input else self.status.exit_code
 
+    @classmethod
+    def of(cls, rec: RunRecorder, exc: BaseException | None) -> Outcome:
+        """The outcome a recorder settled on, with the exception the body raised."""
+        return cls(
+            task=rec.start.task,
+            run_id=rec.run_id,
+            status=rec.status,
+            summary=rec.summary,
+            duration_s=rec.duration_s,
+            error_type=rec.error_type,
+            error_message=rec.error_message,
+            result=rec.result.to_dict() if rec.result else None,
+            history_error=rec.history_error,
+            exc=exc,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (the Celery task's return value, ``--json`` output)."""
         return {
@@ -98,18 +114,7 @@ def execute(
                 rec.complete(spec.func(ctx, params))
     except Exception as exc:  # noqa: BLE001 - recorded by the recorder; returned to the caller
         caught = exc
-    return Outcome(
-        task=spec.name,
-        run_id=rec.run_id,
-        status=rec.status,
-        summary=rec.summary,
-        duration_s=rec.duration_s,
-        error_type=rec.error_type,
-        error_message=rec.error_message,
-        result=rec.result.to_dict() if rec.result else None,
-        history_error=rec.history_error,
-        exc=caught,
-    )
+    return Outcome.of(rec, caught)
 
 
 def _held_by(dsn: str, spec: TaskSpec[Any], own_run_id: int | None) -> str:
@@ -141,14 +146,4 @@ def reject(
             raise error
     except BadInput:
         pass
-    return Outcome(
-        task=spec.name,
-        run_id=rec.run_id,
-        status=rec.status,
-        summary=rec.summary,
-        duration_s=rec.duration_s,
-        error_type=rec.error_type,
-        error_message=rec.error_message,
-        history_error=rec.history_error,
-        exc=error,
-    )
+    return Outcome.of(rec, error)

@@ -78,21 +78,22 @@ class RunStart:
     window_run_id: int | None = None
 
 
-def insert_run(dsn: str, start: RunStart, *, started_at: datetime) -> int:
-    """Insert a ``running`` row and return its id."""
-    row = JobRun(
+def _new_row(start: RunStart, started_at: datetime, **values: Any) -> JobRun:
+    return JobRun(
         task=start.task,
         celery_task_id=start.celery_task_id,
         attempt=start.attempt,
         trigger=start.trigger.value,
         window_run_id=start.window_run_id,
         params=redact.redact_params(start.params),
-        status=RunStatus.RUNNING.value,
         started_at=started_at,
-        heartbeat_at=started_at,
         host=HOSTNAME,
         pid=os.getpid(),
+        **values,
     )
+
+
+def _insert(dsn: str, row: JobRun) -> int:
     try:
         with _session(dsn) as s, s.begin():
             s.add(row)
@@ -100,6 +101,12 @@ def insert_run(dsn: str, start: RunStart, *, started_at: datetime) -> int:
             return int(row.id)
     except OperationalError as exc:
         raise _unavailable(exc) from None
+
+
+def insert_run(dsn: str, start: RunStart, *, started_at: datetime) -> int:
+    """Insert a ``running`` row and return its id."""
+    row = _new_row(start, started_at, status=RunStatus.RUNNING.value, heartbeat_at=started_at)
+    return _insert(dsn, row)
 
 
 def heartbeat(dsn: str, run_id: int) -> bool:
@@ -140,25 +147,7 @@ def finish_run(dsn: str, run_id: int, end: RunEnd) -> None:
 
 def insert_finished_run(dsn: str, start: RunStart, started_at: datetime, end: RunEnd) -> int:
     """Write a whole row at once (the start insert had failed, or the run never began)."""
-    row = JobRun(
-        task=start.task,
-        celery_task_id=start.celery_task_id,
-        attempt=start.attempt,
-        trigger=start.trigger.value,
-        window_run_id=start.window_run_id,
-        params=redact.redact_params(start.params),
-        started_at=started_at,
-        host=HOSTNAME,
-        pid=os.getpid(),
-        **_end_values(end),
-    )
-    try:
-        with _session(dsn) as s, s.begin():
-            s.add(row)
-            s.flush()
-            return int(row.id)
-    except OperationalError as exc:
-        raise _unavailable(exc) from None
+    return _insert(dsn, _new_row(start, started_at, **_end_values(end)))
 
 
 def _end_values(end: RunEnd) -> dict[str, Any]:
