@@ -54,10 +54,20 @@ class _Heartbeat(threading.Thread):
             self.join(timeout=self.interval + 5)
 
 
+#: Exceptions the worker raises into a task carry no message of their own.
+_KNOWN_MESSAGES = {
+    "SoftTimeLimitExceeded": "the run passed its soft time limit and was stopped "
+    "(limits: `maint tasks --json`; change them with MAINT_TIME_LIMITS)",
+    "KeyboardInterrupt": "interrupted (Ctrl-C)",
+    "SystemExit": "the process was asked to exit while the run was in progress",
+}
+
+
 def describe_error(exc: BaseException) -> tuple[str, str]:
     """(type name, message) for the history: scrubbed, bounded, never empty."""
     name = type(exc).__name__
-    message = str(exc).strip() or repr(exc)
+    own = str(exc).strip()
+    message = own if own and own != f"{name}()" else _KNOWN_MESSAGES.get(name, repr(exc))
     return name, redact.scrub(message)[:MAX_MESSAGE]
 
 

@@ -7,6 +7,7 @@ import os
 import secrets
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -171,30 +172,45 @@ def test_kill9_of_the_whole_worker_leaves_a_lost_row_not_running(
         doomed.kill9()
 
 
-def test_transient_errors_are_retried_then_fail(
-    maint_env: dict[str, str], history_db: str, clean_history: str, session_tmp: Path
-) -> None:
-    """A target that refuses connections (port 1) is transient: 1 try + 3 retries."""
-    from tasks.app import app
-
+@pytest.fixture(scope="module")
+def odd_worker(maint_env: dict[str, str], history_db: str, session_tmp: Path) -> Iterator[Worker]:
+    """A worker of its own whose target refuses connections (port 1) and whose
+    diag.hold has tight time limits."""
     env = _private(
         maint_env,
         MAINT_TARGET_DSN=f"postgresql://postgres:{LEAK_CANARY}@127.0.0.1:1/residency_scheduler",
         MAINT_RETRY_BACKOFF_S="0.2",
+        MAINT_TIME_LIMITS='{"diag.hold": [1, 20]}',
     )
-    w = start_worker(env, session_tmp / "flaky.log", concurrency=1)
-    try:
-        r = _send(app, "db.stats", queue=env["MAINT_QUEUE"])
-        r.get(timeout=90, propagate=False)
-        assert r.failed()
-        rows = history_rows()
-        assert [row["attempt"] for row in rows] == [1, 2, 3, 4]
-        assert {row["status"] for row in rows} == {"failed"}
-        assert {row["error_type"] for row in rows} == {"ServiceUnavailable"}
-        assert {row["celery_task_id"] for row in rows} == {r.id}
-        assert LEAK_CANARY not in w.log()
-    finally:
-        w.stop()
+    w = start_worker(env, session_tmp / "odd.log", concurrency=1)
+    yield w
+    w.stop()
+
+
+def test_transient_errors_are_retried_then_fail(odd_worker: Worker, clean_history: str) -> None:
+    """A target that refuses connections is transient: 1 try + 3 retries, then failed."""
+    from tasks.app import app
+
+    r = _send(app, "db.stats", queue=odd_worker.env["MAINT_QUEUE"])
+    r.get(timeout=90, propagate=False)
+    assert r.failed()
+    rows = history_rows()
+    assert [row["attempt"] for row in rows] == [1, 2, 3, 4]
+    assert {row["status"] for row in rows} == {"failed"}
+    assert {row["error_type"] for row in rows} == {"ServiceUnavailable"}
+    assert {row["celery_task_id"] for row in rows} == {r.id}
+    assert LEAK_CANARY not in odd_worker.log()
+
+
+def test_the_soft_time_limit_ends_the_run_as_failed(odd_worker: Worker, clean_history: str) -> None:
+    from tasks.app import app
+
+    r = _send(app, "diag.hold", queue=odd_worker.env["MAINT_QUEUE"], seconds=15)
+    r.get(timeout=60, propagate=False)
+    (row,) = history_rows()
+    assert (row["status"], row["error_type"]) == ("failed", "SoftTimeLimitExceeded")
+    assert "soft time limit" in row["error_message"]
+    assert row["duration_s"] < 5
 
 
 def test_a_dsn_password_never_appears_in_logs_history_or_ps(
