@@ -175,6 +175,59 @@ class Settings(BaseSettings):
         description="db.stats count queries, JSON object name -> SQL returning one integer.",
     )
 
+    # --- backups ----------------------------------------------------------------------
+    backup_compression_level: int = Field(
+        3, ge=1, le=19, description="zstd level of backup files (3: as small as gzip -6, far faster)."
+    )
+    backup_compression_threads: int = Field(
+        0, ge=0, le=64, description="zstd worker threads; 0 means one per CPU core."
+    )
+    backup_min_free_bytes: int = Field(
+        1 << 30, ge=0, description="backup.create refuses to start with less free space than this."
+    )
+    backup_min_bytes: dict[str, int] = Field(
+        default_factory=lambda: {"daily": 10_000_000, "weekly": 50_000_000, "monthly": 50_000_000},
+        description="A backup file smaller than this (per tier) fails its size check (playbook: "
+        "daily > 10 MB, weekly > 50 MB).",
+    )
+    backup_budget_bytes: int = Field(
+        100 * 10**9, gt=0, description="Total size of BACKUP_ROOT above which retention warns."
+    )
+    backup_size_window: int = Field(
+        7, ge=1, description="How many previous backups of a tier the size-consistency check uses."
+    )
+    backup_shrink_warn_ratio: float = Field(
+        0.5, gt=0, lt=1, description="Warn when a backup is smaller than this share of the median."
+    )
+    backup_expected_tables: list[str] = Field(
+        default_factory=lambda: ["persons", "assignments", "blocks", "schedules", "rotations"],
+        description="Tables every backup must contain (the playbook's EXPECTED_TABLES).",
+    )
+    integrity_checks: dict[str, str] | None = Field(
+        None,
+        description="Restore checks, name -> SQL returning a count of violations; default: the "
+        "scheduler schema's orphan, duplicate and date checks.",
+    )
+    retention_days: dict[str, int] = Field(
+        default_factory=lambda: {"daily": 7, "weekly": 56, "monthly": 365},
+        description="Age in days after which a backup of a tier may be deleted.",
+    )
+    retention_min_verified: int = Field(
+        3, ge=1, description="Never fewer verified backups than this left in a tier, whatever their age."
+    )
+    offsite_root: Path | None = Field(
+        None, description="Second location for encrypted copies (a mounted NFS/SMB/object-store path)."
+    )
+    offsite_key_file: Path | None = Field(
+        None, description="File holding the 32-byte AES-256 key (raw, hex or base64) for off-site copies."
+    )
+    offsite_retention_days: int = Field(730, ge=1, description="Age after which an off-site copy may go.")
+    pg_bin_dir: Path | None = Field(
+        None,
+        description="Folder of pg_dump/pg_restore/psql; default: the server's major version under "
+        "/usr/lib/postgresql, else PATH.",
+    )
+
     # --- Flower -----------------------------------------------------------------------
     flower_basic_auth: SecretStr | None = Field(
         None, description="user:password for Flower's basic auth (passed to Flower by env)."
@@ -201,9 +254,11 @@ class Settings(BaseSettings):
     def _redis(cls, value: SecretStr | None) -> SecretStr | None:
         return None if value is None else _check_redis_url(value)
 
-    @field_validator("backup_root", "log_root")
+    @field_validator("backup_root", "log_root", "offsite_root", "offsite_key_file", "pg_bin_dir")
     @classmethod
-    def _absolute(cls, value: Path) -> Path:
+    def _absolute(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
         value = value.expanduser()
         if not value.is_absolute():
             raise ValueError(f"must be an absolute path, got {str(value)!r}")
@@ -254,6 +309,24 @@ class Settings(BaseSettings):
                 raise ValueError(f"count {name!r} must be a SELECT query")
         return value
 
+    @field_validator("backup_min_bytes", "retention_days")
+    @classmethod
+    def _per_tier(cls, value: dict[str, int]) -> dict[str, int]:
+        tiers = {"daily", "weekly", "monthly"}
+        if set(value) != tiers:
+            raise ValueError(f"needs exactly the tiers daily, weekly, monthly (got {sorted(value)})")
+        if any(v < 0 for v in value.values()):
+            raise ValueError("values must not be negative")
+        return value
+
+    @field_validator("backup_expected_tables")
+    @classmethod
+    def _tables(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not all(part.isidentifier() for part in name.split(".")) or name.count(".") > 1:
+                raise ValueError(f"{name!r} is not a table name (table or schema.table)")
+        return value
+
     @field_validator("time_limits")
     @classmethod
     def _limits(cls, value: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
@@ -273,6 +346,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "MAINT_HISTORY_DSN must not point at the target database: a restore of the "
                 "target would erase the record of the restore"
+            )
+        if self.offsite_root is not None and (
+            self.offsite_root == self.backup_root or self.backup_root in self.offsite_root.parents
+        ):
+            raise ValueError(
+                "MAINT_OFFSITE_ROOT must be outside MAINT_BACKUP_ROOT: a second location on the "
+                "same disk protects against nothing"
             )
         if self.broker_url.get_secret_value() == self.cache_url.get_secret_value():
             raise ValueError(

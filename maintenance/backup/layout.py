@@ -1,0 +1,130 @@
+"""Where backups live, what they are called, and how files are written safely.
+
+``BACKUP_ROOT/<tier>/<id>.dump.zst`` with ``<id>.manifest.json`` beside it, where
+``<id>`` is ``<tier>-<UTC timestamp>`` (``daily-20261127T230000Z``). Folders are 0700,
+files 0600, whatever the umask. A file appears under its final name only complete:
+it is written as a hidden temp name in the same folder, fsynced, renamed, and the
+folder fsynced. Nothing is ever written or deleted outside the configured root:
+every path is built from a validated id and checked to resolve inside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+from maintenance.errors import BadInput
+
+
+class Tier(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+DUMP_SUFFIX = ".dump.zst"
+MANIFEST_SUFFIX = ".manifest.json"
+TEMP_MARK = ".tmp-"
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+_ID = re.compile(r"^(?P<tier>daily|weekly|monthly)-(?P<ts>\d{8}T\d{6}Z)$")
+_TS_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def make_id(tier: Tier, moment: datetime) -> str:
+    return f"{tier.value}-{moment.astimezone(UTC).strftime(_TS_FORMAT)}"
+
+
+def parse_id(backup_id: str) -> tuple[Tier, datetime]:
+    """(tier, UTC time) of a backup id; BadInput for anything else (``../x``, ``/etc``)."""
+    match = _ID.match(backup_id or "")
+    if not match:
+        raise BadInput(
+            f"backup id {backup_id!r} is not valid: ids look like daily-20261127T230000Z "
+            "(`maint backups list` shows them)"
+        )
+    moment = datetime.strptime(match.group("ts"), _TS_FORMAT).replace(tzinfo=UTC)
+    return Tier(match.group("tier")), moment
+
+
+def inside(root: Path, path: Path) -> Path:
+    """``path`` resolved, if it lies inside ``root``; BadInput otherwise."""
+    real_root = root.resolve()
+    real = path.resolve()
+    if real != real_root and real_root not in real.parents:
+        raise BadInput(f"{path} is outside the backup root {root}: refused")
+    return real
+
+
+def tier_dir(root: Path, tier: Tier) -> Path:
+    return root / tier.value
+
+
+def dump_path(root: Path, backup_id: str) -> Path:
+    tier, _ = parse_id(backup_id)
+    return inside(root, tier_dir(root, tier) / f"{backup_id}{DUMP_SUFFIX}")
+
+
+def manifest_path(root: Path, backup_id: str) -> Path:
+    tier, _ = parse_id(backup_id)
+    return inside(root, tier_dir(root, tier) / f"{backup_id}{MANIFEST_SUFFIX}")
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) as 0700 and make sure it still is."""
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    os.chmod(path, DIR_MODE)
+    return path
+
+
+def temp_path(final: Path) -> Path:
+    """A hidden temp name beside ``final``: same folder, so the rename is atomic."""
+    return final.with_name(f".{final.name}{TEMP_MARK}{os.getpid()}")
+
+
+def is_temp(path: Path) -> bool:
+    return path.name.startswith(".") and TEMP_MARK in path.name
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_file(final: Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Write ``final`` atomically: temp file (0600) beside it, fsync, rename, fsync folder.
+
+    If the body raises, the temp file is removed and ``final`` is untouched.
+    """
+    tmp = temp_path(final)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, final)
+        fsync_dir(final.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def write_json(final: Path, data: dict[str, Any]) -> None:
+    with atomic_file(final, "w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True, default=str)
+        handle.write("\n")
