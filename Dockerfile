@@ -1,6 +1,7 @@
 # The maintenance suite's image: worker, beat, Flower and the maint CLI.
 # pg_dump/pg_restore come from postgresql-client-15: they must match the server's
-# major version (a newer pg_dump writes archives an older pg_restore cannot read).
+# major version (a newer pg_dump writes archives an older pg_restore cannot read);
+# zstd is for restoring a backup by hand (docs/restore.md).
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,7 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends postgresql-client-15 \
+ && apt-get install -y --no-install-recommends postgresql-client-15 zstd \
  && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 maint \

@@ -26,7 +26,39 @@ def _entry(task: str, schedule: Any, settings: Settings, **kwargs: Any) -> dict[
 
 
 def build(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Beat's schedule for these settings."""
+    """Beat's schedule for these settings.
+
+    The playbook's backup calendar. The monthly backup replaces that Sunday's weekly
+    one (first Sunday: days 1-7); the weekly one and the monthly one are verified by a
+    restore inside their own run. Archive and off-site copy follow the monthly backup at
+    a distance: they share its lock, and a step that finds the lock held is recorded
+    ``skipped`` (the maintenance-window runner will chain them).
+    """
     return {
         "nightly-data-statistics": _entry("db.stats", crontab(hour=2, minute=0), settings),
+        "daily-backup": _entry("backup.create", crontab(hour=23, minute=0), settings, tier="daily"),
+        "weekly-backup": _entry(
+            "backup.create",
+            crontab(hour=2, minute=30, day_of_week="sun", day_of_month="8-31"),
+            settings,
+            tier="weekly",
+        ),
+        "monthly-backup": _entry(
+            "backup.create",
+            crontab(hour=2, minute=0, day_of_week="sun", day_of_month="1-7"),
+            settings,
+            tier="monthly",
+        ),
+        "monthly-archive": _entry(
+            "backup.archive", crontab(hour=4, minute=0, day_of_week="sun", day_of_month="1-7"), settings
+        ),
+        "monthly-offsite": _entry(
+            "backup.offsite",
+            crontab(hour=4, minute=30, day_of_week="sun", day_of_month="1-7"),
+            settings,
+            prune="apply",
+        ),
+        "weekly-retention": _entry(
+            "backup.retention", crontab(hour=3, minute=15, day_of_week="sun"), settings, dry_run=False
+        ),
     }

@@ -8,10 +8,74 @@ from __future__ import annotations
 from typing import Any
 
 from maintenance import diag, stats
+from maintenance.backup import archive as backup_archive
+from maintenance.backup import create as backup_create
+from maintenance.backup import offsite as backup_offsite
+from maintenance.backup import retention as backup_retention
+from maintenance.backup import verify as backup_verify
 from maintenance.errors import ConfigError, UnknownTask
 from maintenance.taskspec import TaskSpec
 
+#: Tasks that write or delete backup files exclude each other.
+BACKUP_LOCK = "backups"
+
 SPECS: tuple[TaskSpec[Any], ...] = (
+    TaskSpec(
+        name="backup.create",
+        func=backup_create.create,
+        params=backup_create.CreateParams,
+        description="Back up the target database (daily/weekly/monthly), write its manifest, "
+        "then verify it (full, or restore for weekly/monthly).",
+        exclusive=True,
+        lock=BACKUP_LOCK,
+        soft_time_limit=4 * 3600,
+        time_limit=4 * 3600 + 600,
+        max_retries=2,
+    ),
+    TaskSpec(
+        name="backup.retention",
+        func=backup_retention.run,
+        params=backup_retention.RetentionParams,
+        description="Delete backups past their tier's age, never below the floor of verified "
+        "ones; remove temp files of crashed runs. Dry run unless dry_run=false.",
+        exclusive=True,
+        lock=BACKUP_LOCK,
+        soft_time_limit=1800,
+        time_limit=1900,
+    ),
+    TaskSpec(
+        name="backup.archive",
+        func=backup_archive.run,
+        params=backup_archive.ArchiveParams,
+        description="Monthly archive: a tar of the newest verified monthly backup and its "
+        "manifest in BACKUP_ROOT/archive, read back and checked.",
+        exclusive=True,
+        lock=BACKUP_LOCK,
+        soft_time_limit=7200,
+        time_limit=7800,
+    ),
+    TaskSpec(
+        name="backup.offsite",
+        func=backup_offsite.run,
+        params=backup_offsite.OffsiteParams,
+        description="Encrypted (AES-256-GCM) copy of the newest verified monthly backup in "
+        "MAINT_OFFSITE_ROOT, read back and checked; off-site retention 2 years with the floor.",
+        exclusive=True,
+        lock=BACKUP_LOCK,
+        soft_time_limit=10800,
+        time_limit=11400,
+    ),
+    TaskSpec(
+        name="backup.verify",
+        func=backup_verify.verify,
+        params=backup_verify.VerifyParams,
+        description="Prove a backup: checksum, full (decode every byte, count every row) or "
+        "restore (into a scratch database, counts and integrity checks).",
+        exclusive=True,
+        soft_time_limit=4 * 3600,
+        time_limit=4 * 3600 + 600,
+        max_retries=1,
+    ),
     TaskSpec(
         name="db.stats",
         func=stats.collect,

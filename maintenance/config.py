@@ -177,7 +177,10 @@ class Settings(BaseSettings):
 
     # --- backups ----------------------------------------------------------------------
     backup_compression_level: int = Field(
-        3, ge=1, le=19, description="zstd level of backup files (3: as small as gzip -6, far faster)."
+        3,
+        ge=1,
+        le=19,
+        description="zstd level of backup files (3: as small as gzip -6, far faster).",
     )
     backup_compression_threads: int = Field(
         0, ge=0, le=64, description="zstd worker threads; 0 means one per CPU core."
@@ -213,15 +216,21 @@ class Settings(BaseSettings):
         description="Age in days after which a backup of a tier may be deleted.",
     )
     retention_min_verified: int = Field(
-        3, ge=1, description="Never fewer verified backups than this left in a tier, whatever their age."
+        3,
+        ge=1,
+        description="Never fewer verified backups than this left in a tier, whatever their age.",
     )
     offsite_root: Path | None = Field(
-        None, description="Second location for encrypted copies (a mounted NFS/SMB/object-store path)."
+        None,
+        description="Second location for encrypted copies (a mounted NFS/SMB/object-store path).",
     )
     offsite_key_file: Path | None = Field(
-        None, description="File holding the 32-byte AES-256 key (raw, hex or base64) for off-site copies."
+        None,
+        description="File holding the 32-byte AES-256 key (raw, hex or base64) for off-site copies.",
     )
-    offsite_retention_days: int = Field(730, ge=1, description="Age after which an off-site copy may go.")
+    offsite_retention_days: int = Field(
+        730, ge=1, description="Age after which an off-site copy may go."
+    )
     pg_bin_dir: Path | None = Field(
         None,
         description="Folder of pg_dump/pg_restore/psql; default: the server's major version under "
@@ -314,7 +323,9 @@ class Settings(BaseSettings):
     def _per_tier(cls, value: dict[str, int]) -> dict[str, int]:
         tiers = {"daily", "weekly", "monthly"}
         if set(value) != tiers:
-            raise ValueError(f"needs exactly the tiers daily, weekly, monthly (got {sorted(value)})")
+            raise ValueError(
+                f"needs exactly the tiers daily, weekly, monthly (got {sorted(value)})"
+            )
         if any(v < 0 for v in value.values()):
             raise ValueError("values must not be negative")
         return value

@@ -58,7 +58,9 @@ def exact_counts(
     errors: dict[str, str] = {}
     for name, sql in queries.items():
         try:
-            row = conn.execute(sql).fetchone()  # operator-configured, validated as a SELECT
+            # its own transaction or savepoint: a failed count must not abort the others
+            with conn.transaction():
+                row = conn.execute(sql).fetchone()  # operator-configured, validated as a SELECT
         except psycopg.errors.QueryCanceled:
             errors[name] = "statement timeout"
             continue

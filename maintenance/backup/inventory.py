@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +32,46 @@ class Backup:
         return (self.manifest or {}).get("verification")
 
     @property
+    def size_matches(self) -> bool:
+        return bool(self.manifest) and self.manifest.get("size_bytes") == self.size_bytes  # type: ignore[union-attr]
+
+    @property
+    def proven_level(self) -> str | None:
+        """The strongest level passed since the last failed verification (a restore
+        proven on Sunday, then Monday's checksum: still proven restorable)."""
+        history = (self.manifest or {}).get("verifications") or []
+        if not history and self.verification:
+            history = [self.verification]
+        best: str | None = None
+        for entry in history:
+            if not entry.get("passed"):
+                best = None
+            elif manifest.level_rank(entry.get("level")) > manifest.level_rank(best):
+                best = entry.get("level")
+        return best
+
+    @property
     def verified(self) -> bool:
-        """Proven decodable (full) or restorable (restore) by its last verification."""
-        v = self.verification
+        """Proven decodable (full) or restorable (restore) since its last failed
+        verification, and not visibly changed (its size equals the manifest's)."""
         return bool(
             self.problem is None
-            and v
-            and v.get("passed")
-            and manifest.level_rank(v.get("level")) >= manifest.level_rank("full")
+            and self.size_matches
+            and manifest.level_rank(self.proven_level) >= manifest.level_rank("full")
         )
 
     @property
     def status(self) -> str:
         if self.problem:
             return "broken"
+        if not self.size_matches:
+            return "changed: size differs from the manifest"
         v = self.verification
         if not v:
             return "unverified"
-        return f"verified:{v['level']}" if v.get("passed") else f"failed:{v['level']}"
+        if not v.get("passed"):
+            return f"failed:{v['level']}"
+        return f"verified:{self.proven_level}"
 
 
 @dataclass
@@ -69,63 +92,85 @@ class Inventory:
 
     def latest(self, tier: Tier | None = None, *, verified: bool = False) -> Backup | None:
         pool = [
-            b for b in self.backups
-            if (tier is None or b.tier is tier) and b.problem is None and (b.verified or not verified)
+            b
+            for b in self.backups
+            if (tier is None or b.tier is tier)
+            and b.problem is None
+            and (b.verified or not verified)
         ]
         return max(pool, key=lambda b: b.created_at, default=None)
 
     @property
     def total_bytes(self) -> int:
+        """Bytes of every file found (links counted as links, never followed)."""
         files = [b.path for b in self.backups] + [b.manifest_path for b in self.backups]
-        files += self.temp_files
-        return sum(p.stat().st_size for p in files if p.exists())
+        files += self.temp_files + self.stray_files
+        return sum(p.lstat().st_size for p in files if os.path.lexists(p))
 
 
 def scan(root: Path) -> Inventory:
-    """Read every tier folder of ``root`` (missing folders are empty tiers)."""
+    """Read every tier folder of ``root`` (missing folders are empty tiers).
+
+    Entries are grouped by the id their name carries, in the folder they were found in:
+    a backup in the wrong tier's folder, a link leading out of the root, or a name that
+    is not an id becomes a backup with a ``problem`` (or a stray file), never a crash
+    and never a path to some other file.
+    """
     inv = Inventory()
     for tier in Tier:
         folder = layout.tier_dir(root, tier)
         if not folder.is_dir():
             continue
-        ids: set[str] = set()
+        groups: dict[str, dict[str, Path]] = {}
         for entry in sorted(folder.iterdir()):
             name = entry.name
             if layout.is_temp(entry):
                 inv.temp_files.append(entry)
             elif name.endswith(layout.DUMP_SUFFIX):
-                ids.add(name.removesuffix(layout.DUMP_SUFFIX))
+                groups.setdefault(name.removesuffix(layout.DUMP_SUFFIX), {})["dump"] = entry
             elif name.endswith(layout.MANIFEST_SUFFIX):
-                ids.add(name.removesuffix(layout.MANIFEST_SUFFIX))
-            elif not (name.startswith(".") and name.endswith(".lock")):
+                groups.setdefault(name.removesuffix(layout.MANIFEST_SUFFIX), {})["manifest"] = entry
+            else:
                 inv.stray_files.append(entry)
-        for backup_id in sorted(ids):
-            inv.backups.append(_load(root, tier, backup_id, inv))
+        for backup_id, files in sorted(groups.items()):
+            loaded = _load(root, tier, folder, backup_id, files)
+            if loaded is None:
+                inv.stray_files.extend(files.values())
+            else:
+                inv.backups.append(loaded)
     inv.backups.sort(key=lambda b: b.created_at)
     return inv
 
 
-def _load(root: Path, tier: Tier, backup_id: str, inv: Inventory) -> Backup:
+def _load(
+    root: Path, tier: Tier, folder: Path, backup_id: str, files: dict[str, Path]
+) -> Backup | None:
     try:
         id_tier, created = layout.parse_id(backup_id)
     except BadInput:
-        folder = layout.tier_dir(root, tier)
-        inv.stray_files.extend(p for p in folder.glob(f"{backup_id}*") if p.is_file())
-        return Backup(backup_id, tier, datetime.min.replace(tzinfo=UTC), folder / backup_id,
-                      folder / backup_id, 0, None, problem="not a backup id")
-    dump = layout.dump_path(root, backup_id)
-    man = layout.manifest_path(root, backup_id)
+        return None  # not a backup's name: the files are strays
+    dump = files.get("dump", folder / f"{backup_id}{layout.DUMP_SUFFIX}")
+    man = files.get("manifest", folder / f"{backup_id}{layout.MANIFEST_SUFFIX}")
     problem = None
     data: dict[str, Any] | None = None
-    if id_tier is not tier:
+    for path in (dump, man):
+        if path.is_symlink():
+            problem = f"{path.name} is a symbolic link: backups are regular files"
+        try:
+            layout.inside(root, path)
+        except BadInput as exc:
+            problem = str(exc)
+    if problem is None and id_tier is not tier:
         problem = f"a {id_tier.value} backup in the {tier.value} folder"
-    if not dump.exists():
+    if problem is None and "dump" not in files:
         problem = "manifest without its backup file (the run died before the final rename)"
-    try:
-        data = manifest.read(man)
-    except BadInput as exc:
-        problem = problem or f"backup file without a readable manifest: {exc}"
-    size = dump.stat().st_size if dump.exists() else 0
-    if data and problem is None and data.get("size_bytes") != size:
-        problem = f"size {size} differs from the manifest's {data.get('size_bytes')}"
+    if problem is None:
+        try:
+            data = manifest.read(man)
+        except BadInput as exc:
+            problem = f"backup file without a readable manifest: {exc}"
+        else:
+            if data.get("id") != backup_id:
+                problem = f"its manifest describes {data.get('id')!r}"
+    size = dump.lstat().st_size if "dump" in files else 0
     return Backup(backup_id, tier, created, dump, man, size, data, problem)

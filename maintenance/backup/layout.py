@@ -11,9 +11,11 @@ every path is built from a validated id and checked to resolve inside it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -56,12 +58,13 @@ def parse_id(backup_id: str) -> tuple[Tier, datetime]:
 
 
 def inside(root: Path, path: Path) -> Path:
-    """``path`` resolved, if it lies inside ``root``; BadInput otherwise."""
+    """``path`` itself (not its resolution: deleting it never touches a link's target),
+    if it and whatever it resolves to lie inside ``root``; BadInput otherwise."""
     real_root = root.resolve()
-    real = path.resolve()
-    if real != real_root and real_root not in real.parents:
-        raise BadInput(f"{path} is outside the backup root {root}: refused")
-    return real
+    for candidate in (path.resolve(), path.parent.resolve() / path.name):
+        if candidate != real_root and real_root not in candidate.parents:
+            raise BadInput(f"{path} is outside the backup root {root}: refused")
+    return path
 
 
 def tier_dir(root: Path, tier: Tier) -> Path:
@@ -86,8 +89,9 @@ def private_dir(path: Path) -> Path:
 
 
 def temp_path(final: Path) -> Path:
-    """A hidden temp name beside ``final``: same folder, so the rename is atomic."""
-    return final.with_name(f".{final.name}{TEMP_MARK}{os.getpid()}")
+    """A hidden, unique temp name beside ``final`` (same folder, so the rename is atomic).
+    Random as well as the pid: container pids repeat after a crash."""
+    return final.with_name(f".{final.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
 
 
 def is_temp(path: Path) -> bool:
@@ -95,9 +99,14 @@ def is_temp(path: Path) -> bool:
 
 
 def fsync_dir(path: Path) -> None:
+    """fsync a folder after a rename, so the rename survives a power cut. Tolerated where
+    the filesystem cannot (some NFS and FUSE mounts answer EINVAL)."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF):
+            raise
     finally:
         os.close(fd)
 

@@ -44,10 +44,10 @@ def write(path: Path, data: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Exclusive lock for a read-modify-write of one manifest (a sibling lock file, so the
-    atomic rename of the manifest does not drop the lock)."""
-    lock_path = path.with_name(f".{path.name}.lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, layout.FILE_MODE)
+    """Exclusive lock for a read-modify-write of a manifest. The lock is taken on the
+    manifest's folder (the manifest itself is replaced by rename, which would drop a lock
+    on it), so no lock file is left behind when a backup is deleted."""
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -85,7 +85,8 @@ def record_verification(
 
 
 def record(path: Path, key: str, entry: dict[str, Any], keep: int = 50) -> dict[str, Any]:
-    """Append ``entry`` to the list ``key`` (drills, off-site copies ...) and set ``last_<key>``."""
+    """Append ``entry`` to the list ``key`` (drills, off-site copies, archives), keeping
+    the newest ``keep``; the last item of the list is the latest."""
     with locked(path):
         data = read(path)
         items = data.setdefault(key, [])

@@ -55,7 +55,9 @@ def decide(candidates: Sequence[Candidate], policy: Policy, now: datetime) -> li
     for c in candidates:
         by_tier.setdefault(c.tier, []).append(c)
     for tier, items in by_tier.items():
-        verified = sorted((c for c in items if c.verified), key=lambda c: c.created_at, reverse=True)
+        verified = sorted(
+            (c for c in items if c.verified), key=lambda c: c.created_at, reverse=True
+        )
         floor = max(1, policy.min_verified)
         for rank, c in enumerate(verified[:floor], start=1):
             if rank == 1:

@@ -12,7 +12,7 @@ import psycopg
 import typer
 
 from maintenance import logs_setup, redact
-from maintenance.cli import db, demo, history, run
+from maintenance.cli import backups, db, demo, history, run
 from maintenance.cli.render import err
 from maintenance.errors import BadInput, ConfigError, MaintenanceError
 
@@ -28,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(backups.app, name="backups")
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 run.register(app)
@@ -54,7 +55,7 @@ def main() -> None:
     except BadInput as exc:
         err.print(f"[red]bad input[/]: {exc}")
         sys.exit(EXIT_BAD_INPUT)
-    except MaintenanceError as exc:
+    except MaintenanceError as exc:  # DecryptError and the like: the operation failed
         err.print(f"[red]error[/]: {exc}")
         sys.exit(EXIT_FAILED)
     except psycopg.Error as exc:  # a database error outside a recorded run (demo seed ...)

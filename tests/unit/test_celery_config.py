@@ -85,3 +85,26 @@ def test_trigger_comes_from_the_headers_and_defaults_to_adhoc() -> None:
     )
     # a message cannot claim to be an in-process CLI run
     assert trigger_of(_Req(maint_trigger="cli")) == (Trigger.ADHOC, None)
+
+
+def test_the_monthly_backup_replaces_that_sundays_weekly_one() -> None:
+    """First Sunday: monthly (days 1-7); other Sundays: weekly. Never both, never neither.
+    Celery's crontab requires day of month AND day of week to match."""
+    from datetime import date, timedelta
+
+    schedule = beat_schedule.build(get_settings())
+    weekly, monthly = schedule["weekly-backup"]["schedule"], schedule["monthly-backup"]["schedule"]
+    assert schedule["weekly-backup"]["kwargs"] == {"tier": "weekly"}
+    assert schedule["monthly-backup"]["kwargs"] == {"tier": "monthly"}
+    day = date(2026, 1, 1)
+    sundays = 0
+    while day.year < 2028:
+        if day.isoweekday() == 7:
+            sundays += 1
+            # celery: day_of_week 0 is Sunday
+            fires = [s for s in (weekly, monthly) if 0 in s.day_of_week and day.day in s.day_of_month]
+            assert len(fires) == 1, day
+            assert (fires[0] is monthly) == (day.day <= 7), day
+        day += timedelta(days=1)
+    assert sundays > 100
+    assert schedule["weekly-retention"]["kwargs"] == {"dry_run": False}

@@ -1,0 +1,80 @@
+"""Shared helpers of the benchmarks: the demo database, timing, medians, the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from maintenance import pg
+from maintenance.config import Settings, load_settings
+from maintenance.history import migrate
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> str:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    pgv = subprocess.run(["pg_dump", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} {platform.release()}, {pgv}, Python {sys.version.split()[0]}"
+
+
+def ensure_demo(server_dsn: str, name: str, scale: float) -> int:
+    """Seed ``name`` at ``scale`` unless it already holds exactly that; return its size."""
+    marker = f"maint demo seed: scale={scale:g} "
+    with psycopg.connect(pg.with_dbname(server_dsn, "postgres"), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            (name,),
+        ).fetchone()
+    if not row or not (row[0] or "").startswith(marker):
+        from maintenance.demo.seed import seed
+
+        print(f"seeding {name} at scale {scale:g} ...", flush=True)
+        seed(server_dsn, name, scale=scale, progress=lambda m: print(f"  {m}", flush=True))
+    with psycopg.connect(pg.with_dbname(server_dsn, name)) as conn:
+        (size,) = conn.execute("SELECT pg_database_size(current_database())").fetchone()  # type: ignore[misc]
+    return int(size)
+
+
+def bench_settings(target: str, root: Path, **extra: Any) -> Settings:
+    """Settings for a benchmark: its own history database and backup root."""
+    base = load_settings()
+    history = pg.with_dbname(base.target_dsn.get_secret_value(), "maint_bench_history")
+    migrate.upgrade(history)
+    return Settings.model_validate(
+        base.model_dump()
+        | {
+            "target_dsn": target,
+            "history_dsn": history,
+            "backup_root": root,
+            "backup_min_bytes": {"daily": 1, "weekly": 1, "monthly": 1},
+        }
+        | extra
+    )
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - t0, value
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)

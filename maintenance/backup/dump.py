@@ -1,0 +1,153 @@
+"""pg_dump streamed through zstd into a private temp file.
+
+The archive is pg_dump's custom format, uncompressed (``-Fc -Z0``), inside one zstd
+frame with a content checksum. PostgreSQL 15's pg_dump compresses only with
+single-threaded zlib, several times slower than the dump itself; zstd on the stream
+is smaller than ``pg_dump | gzip`` and runs at the dump's own speed. Decompressed,
+it is a plain custom archive: ``pg_restore`` (with ``-j``) restores it.
+
+The SHA-256 of the written file is computed on the way, so no second read is needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import zstandard
+
+from maintenance import clock, redact
+from maintenance.backup import layout
+from maintenance.errors import PermanentError, ServiceUnavailable, TransientError
+
+CHUNK = 1 << 20
+_CONNECTION_TROUBLE = (
+    "could not connect",
+    "connection to server",
+    "server closed the connection",
+    "terminating connection",
+    "Connection refused",
+    "timeout expired",
+)
+
+
+class DumpFailed(PermanentError):
+    """pg_dump or the write of its output failed; no file was left under a final name."""
+
+
+class DiskFull(DumpFailed):
+    """The backup folder ran out of space."""
+
+
+class _HashingWriter:
+    """A file-like sink that hashes and counts what passes through it."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.sha256 = hashlib.sha256()
+        self.bytes = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.sha256.update(data)
+        self.bytes += len(data)
+        return self.handle.write(data)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+@dataclass(frozen=True)
+class DumpResult:
+    size_bytes: int  # the .dump.zst file
+    dump_bytes: int  # the custom archive inside it
+    sha256: str
+    duration_s: float
+
+
+def _stderr_reader(stream: IO[bytes], sink: list[bytes]) -> None:
+    for line in iter(stream.readline, b""):
+        if sum(len(s) for s in sink) < 64_000:
+            sink.append(line)
+
+
+def dump_to(
+    temp: Path,
+    *,
+    pg_dump: str,
+    env: dict[str, str],
+    snapshot: str | None,
+    level: int,
+    threads: int,
+    lock_wait_timeout_s: int = 300,
+) -> DumpResult:
+    """Run pg_dump (database and credentials from ``env``) into ``temp``, zstd-compressed.
+
+    ``temp`` is created exclusively (0600) and removed if anything fails; the caller
+    renames it to its final name. Raises DiskFull, DumpFailed, or ServiceUnavailable
+    when pg_dump lost its server.
+    """
+    argv = [
+        pg_dump,
+        "--format=custom",
+        "--compress=0",
+        "--no-password",
+        f"--lock-wait-timeout={lock_wait_timeout_s * 1000}",
+    ]
+    if snapshot:
+        argv.append(f"--snapshot={snapshot}")
+    t0 = clock.monotonic()
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, layout.FILE_MODE)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    errors: list[bytes] = []
+    reader = threading.Thread(target=_stderr_reader, args=(proc.stderr, errors), daemon=True)
+    reader.start()
+    dump_bytes = 0
+    ok = False
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            sink = _HashingWriter(handle)
+            cctx = zstandard.ZstdCompressor(level=level, threads=threads or -1, write_checksum=True)
+            try:
+                with cctx.stream_writer(sink, closefd=False) as zw:  # type: ignore[arg-type]
+                    while chunk := proc.stdout.read(CHUNK):
+                        zw.write(chunk)
+                        dump_bytes += len(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise DiskFull(
+                        f"no space left in {temp.parent} after {sink.bytes} bytes"
+                    ) from None
+                raise DumpFailed(f"writing {temp.name}: {exc.strerror or exc}") from None
+        rc = proc.wait()
+        reader.join(timeout=10)
+        if rc != 0:
+            message = (
+                redact.scrub(b"".join(errors).decode(errors="replace").strip()) or f"exit {rc}"
+            )
+            if any(t in message for t in _CONNECTION_TROUBLE):
+                raise ServiceUnavailable(f"pg_dump lost the database: {message}")
+            raise DumpFailed(f"pg_dump failed (exit {rc}): {message}")
+        ok = True
+        return DumpResult(sink.bytes, dump_bytes, sink.sha256.hexdigest(), clock.monotonic() - t0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if not ok:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TransientError)

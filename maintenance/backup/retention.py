@@ -1,0 +1,769 @@
+"""``backup.retention``: what to keep and what to delete in BACKUP_ROOT, with a reason.
+
+:func:`plan` reads the backup root (:func:`~maintenance.backup.inventory.scan`) and asks
+the pure policy (:func:`~maintenance.backup.policy.decide`) about every backup: younger
+than its tier's age (MAINT_RETENTION_DAYS) is kept; the newest
+MAINT_RETENTION_MIN_VERIFIED *verified* backups of a tier and the newest verified one are
+kept whatever their age; a failed, unverified or broken backup never counts toward that
+floor and goes once it is older than its tier's age. Besides backups, the plan covers:
+
+* temp files of crashed runs (``.<id>.dump.zst.tmp-<pid>``): removed once older than a day;
+* manifests without their backup file (a run died before the final rename): removed once
+  older than a day;
+* strays (anything else in a tier folder), links and misplaced backups: never deleted,
+  reported;
+* the total size of the root against MAINT_BACKUP_BUDGET_BYTES.
+
+:func:`run` applies the plan unless ``dry_run`` (the default). Deleting is the only thing
+it does, and it is careful about it:
+
+* a file name is built from an id validated by :func:`layout.parse_id` (or, for a temp
+  file, from a temp name around such an id) and must pass :func:`layout.inside`;
+* the tier folder is opened with ``O_NOFOLLOW`` and files are unlinked relative to it,
+  so a tier folder that is a link (even to somewhere inside the root) is refused;
+* only regular files are deleted: a symbolic link is never followed and never deleted,
+  it is reported for a person to look at. A link that leads outside the root makes the
+  scan itself refuse, and then nothing at all is deleted;
+* a backup's dump file goes first, then its manifest, under the tier folder's manifest
+  lock (:func:`manifest.locked`), so no manifest update is in flight.
+  A crash in between leaves a manifest without its file, which the next run removes;
+* if the plan would leave a tier with fewer verified backups than the floor (impossible
+  by construction of the policy: this is a safety net), nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import stat
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from maintenance import clock
+from maintenance.backup import inventory, layout, policy
+from maintenance.backup.layout import Tier
+from maintenance.backup.policy import Candidate, Decision, Policy
+from maintenance.config import Settings
+from maintenance.errors import BadInput
+from maintenance.logs_setup import get_logger
+from maintenance.results import Check, Result
+from maintenance.taskspec import Params, RunContext
+from maintenance.units import human_bytes
+
+log = get_logger("maint.backup.retention")
+
+#: A temp file of a crashed run, or a manifest without its file, older than this goes.
+GARBAGE_AGE = timedelta(days=1)
+#: How long a deletion waits for the tier folder's manifest lock.
+LOCK_WAIT_S = 10.0
+#: The playbook's "current backup < 24 hours old".
+CURRENT_DAILY_AGE = timedelta(hours=24)
+
+_TEMP_NAME = re.compile(
+    r"^\.(?P<id>[^/]+?)(?:"
+    + re.escape(layout.DUMP_SUFFIX)
+    + "|"
+    + re.escape(layout.MANIFEST_SUFFIX)
+    + ")"
+    + re.escape(layout.TEMP_MARK)
+    + r"\d+$"
+)
+
+Kind = Literal["backup", "orphan_manifest", "refused"]
+
+
+class RetentionParams(Params):
+    dry_run: bool = Field(
+        True,
+        description="Only report what would be deleted (the default); dry_run=false deletes.",
+    )
+
+
+# --- the plan ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One backup id found in a tier folder, and what happens to it.
+
+    ``kind``: ``backup`` (its dump file exists; decided by the policy),
+    ``orphan_manifest`` (a manifest without its file; garbage once older than a day) or
+    ``refused`` (a link or a misplaced backup: never deleted, reported).
+    """
+
+    decision: Decision
+    kind: Kind
+    status: str  # inventory's: verified:full, failed:restore, unverified, broken
+    verified: bool  # counts toward the floor
+    disk_bytes: int = 0  # dump + manifest, what deleting it frees
+    files: tuple[str, ...] = ()  # relative paths deleting it removes, in that order
+
+    @property
+    def id(self) -> str:
+        return self.decision.id
+
+    @property
+    def tier(self) -> str:
+        return self.decision.tier
+
+    @property
+    def keep(self) -> bool:
+        return self.decision.keep
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.decision
+        return {
+            "id": d.id,
+            "tier": d.tier,
+            "keep": d.keep,
+            "reason": d.reason,
+            "created_at": d.created_at.isoformat(),
+            "size_bytes": d.size_bytes,
+            "kind": self.kind,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class TempFile:
+    """A temp file of a (crashed or running) backup or manifest write."""
+
+    tier: Tier
+    name: str
+    age: timedelta
+    size_bytes: int
+    remove: bool
+    reason: str
+
+    @property
+    def relpath(self) -> str:
+        return f"{self.tier.value}/{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.relpath,
+            "age_hours": round(self.age.total_seconds() / 3600, 1),
+            "size_bytes": self.size_bytes,
+            "remove": self.remove,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class RetentionPlan:
+    """Everything retention would do, and why. :func:`apply` carries it out."""
+
+    root: Path
+    now: datetime
+    policy: Policy
+    budget_bytes: int
+    items: list[Item] = field(default_factory=list)
+    temp_files: list[TempFile] = field(default_factory=list)
+    strays: list[str] = field(default_factory=list)  # relative paths, never deleted
+    refused: list[str] = field(default_factory=list)  # "path: why", never deleted
+    total_bytes: int = 0  # every regular file under the root, now
+    scan_error: str | None = None  # the root could not be read safely: delete nothing
+
+    @property
+    def decisions(self) -> list[Decision]:
+        return [i.decision for i in self.items]
+
+    @property
+    def backups(self) -> list[Item]:
+        return [i for i in self.items if i.kind == "backup"]
+
+    @property
+    def to_delete(self) -> list[Item]:
+        return [i for i in self.items if not i.keep]
+
+    @property
+    def temp_to_remove(self) -> list[TempFile]:
+        return [t for t in self.temp_files if t.remove]
+
+    @property
+    def bytes_to_free(self) -> int:
+        return sum(i.disk_bytes for i in self.to_delete) + sum(
+            t.size_bytes for t in self.temp_to_remove
+        )
+
+    def floor(self) -> dict[str, dict[str, Any]]:
+        """Per tier: verified backups, how many the plan keeps, how many it must keep.
+
+        Computed from the plan itself, independently of the policy's reasoning: the
+        safety net that :func:`apply` and :func:`run` insist on.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for tier in Tier:
+            verified = [i for i in self.backups if i.tier == tier and i.verified]
+            kept = [i for i in verified if i.keep]
+            required = min(max(1, self.policy.min_verified), len(verified))
+            newest = max(verified, key=lambda i: i.decision.created_at, default=None)
+            out[tier.value] = {
+                "verified": len(verified),
+                "verified_kept": len(kept),
+                "required": required,
+                "newest_verified": newest.id if newest else None,
+                "holds": len(kept) >= required and (newest is None or newest.keep),
+            }
+        return out
+
+    @property
+    def floor_holds(self) -> bool:
+        return all(t["holds"] for t in self.floor().values())
+
+    @property
+    def safe_to_apply(self) -> bool:
+        return self.scan_error is None and self.floor_holds
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every decision as a dict (the ``decisions`` figure; what the CLI prints)."""
+        return [i.to_dict() for i in self.items]
+
+
+def policy_of(settings: Settings) -> Policy:
+    return Policy(
+        max_age={tier: timedelta(days=days) for tier, days in settings.retention_days.items()},
+        min_verified=settings.retention_min_verified,
+    )
+
+
+def plan(settings: Settings, now: datetime) -> RetentionPlan:
+    """What retention would do at ``now``. Reads the backup root; changes nothing."""
+    root = settings.backup_root
+    out = RetentionPlan(root, now, policy_of(settings), settings.backup_budget_bytes)
+    try:
+        inv = inventory.scan(root)
+        escaped = [b for b in inv.backups if b.problem and "outside the backup root" in b.problem]
+        if escaped:  # someone linked out of the root: do not trust anything in it
+            raise BadInput(escaped[0].problem or "a file leads outside the backup root")
+        _classify(out, inv)
+        out.total_bytes = _root_bytes(root)
+    except (BadInput, OSError) as exc:
+        out.items, out.temp_files = [], []
+        out.scan_error = (
+            f"cannot read {root} safely: {exc}. Nothing is deleted until this is fixed "
+            "(a link that leads outside the root must be removed by hand)."
+        )
+    return out
+
+
+def _classify(out: RetentionPlan, inv: inventory.Inventory) -> None:
+    root, now = out.root, out.now
+    unsafe_tiers = {t for t in Tier if _tier_folder_problem(root, t)}
+    for tier in sorted(unsafe_tiers):
+        out.refused.append(f"{tier.value}/: {_tier_folder_problem(root, tier)}")
+
+    candidates: list[Candidate] = []
+    pending: list[tuple[inventory.Backup, int, str | None, tuple[str, ...]]] = []
+    extra: list[Item] = []  # orphan manifests and refused ids
+    for b in inv.backups:
+        try:
+            id_tier, created = layout.parse_id(b.id)
+        except BadInput:
+            continue  # inventory lists its files as strays
+        folder = layout.tier_dir(root, b.tier)
+        dump_name, man_name = f"{b.id}{layout.DUMP_SUFFIX}", f"{b.id}{layout.MANIFEST_SUFFIX}"
+        dump_st, man_st = _lstat(folder / dump_name), _lstat(folder / man_name)
+        disk = sum(s.st_size for s in (dump_st, man_st) if s and stat.S_ISREG(s.st_mode))
+        files = tuple(
+            f"{b.tier.value}/{name}"
+            for name in (dump_name, man_name)
+            if _lstat(folder / name) is not None
+        )
+
+        def refuse(why: str, b: inventory.Backup = b, created: datetime = created) -> None:
+            reason = f"{why}: never deleted by retention; look at it and remove it by hand"
+            extra.append(
+                Item(
+                    Decision(b.id, b.tier.value, True, reason, created, 0),
+                    "refused",
+                    b.status,
+                    False,
+                )
+            )
+            out.refused.append(f"{b.tier.value}/{b.id}: {why}")
+
+        if b.tier in unsafe_tiers:
+            refuse(f"its tier folder is not a plain folder ({_tier_folder_problem(root, b.tier)})")
+            continue
+        if id_tier is not b.tier:
+            refuse(f"a {id_tier.value} backup in the {b.tier.value} folder")
+            continue
+        odd = [
+            name
+            for name, st in ((dump_name, dump_st), (man_name, man_st))
+            if st is not None and not stat.S_ISREG(st.st_mode)
+        ]
+        if odd:
+            what = (
+                "a symbolic link"
+                if any(s is not None and stat.S_ISLNK(s.st_mode) for s in (dump_st, man_st))
+                else "not a regular file"
+            )
+            refuse(f"{', '.join(odd)} is {what}")
+            continue
+        if dump_st is None:
+            if man_st is None:
+                continue  # gone since the scan
+            # a run died before its final rename; or one is writing right now
+            age = now - max(created, _mtime(man_st))
+            garbage = age > GARBAGE_AGE
+            reason = f"manifest without its backup file, {_days(age)} old: " + (
+                "garbage from a crashed run, delete"
+                if garbage
+                else "may be a backup in progress, kept"
+            )
+            extra.append(
+                Item(
+                    Decision(b.id, b.tier.value, not garbage, reason, created, 0),
+                    "orphan_manifest",
+                    "broken",
+                    False,
+                    disk,
+                    files,
+                )
+            )
+            continue
+        # the manifest must describe this very file: its id is the file's id
+        own = b.manifest is None or b.manifest.get("id") == b.id
+        named = (b.manifest or {}).get("id")
+        problem = b.problem or (None if own else f"its manifest is that of {named!r}")
+        verified = b.verified and problem is None
+        candidates.append(Candidate(b.id, b.tier.value, created, verified, b.size_bytes))
+        pending.append((b, disk, problem, files))
+
+    by_id = {d.id: d for d in policy.decide(candidates, out.policy, now)}
+    items = []
+    for (b, disk, problem, files), c in zip(pending, candidates, strict=True):
+        decision = by_id[b.id]
+        if problem:  # say why it does not count
+            decision = replace(decision, reason=f"{decision.reason} [broken: {problem}]")
+        status = "broken" if problem else b.status
+        items.append(Item(decision, "backup", status, c.verified, disk, files))
+    out.items = sorted(items + extra, key=lambda i: (i.decision.created_at, i.tier, i.id))
+
+    for path in inv.temp_files:
+        tier = Tier(path.parent.name)
+        rel = f"{tier.value}/{path.name}"
+        st = _lstat(path)
+        if st is None:
+            continue
+        if tier in unsafe_tiers:
+            out.refused.append(f"{rel}: its tier folder is not a plain folder")
+        elif not stat.S_ISREG(st.st_mode):
+            kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+            out.refused.append(f"{rel}: a temp name but {kind}")
+        elif temp_file_id(path.name) is None:
+            out.strays.append(rel)  # a temp name, but not of a backup or manifest
+        else:
+            age = now - _mtime(st)
+            remove = age > GARBAGE_AGE
+            reason = f"temp file last written {_days(age)} ago: " + (
+                "left by a crashed run, delete" if remove else "a run may be writing it, kept"
+            )
+            out.temp_files.append(TempFile(tier, path.name, age, st.st_size, remove, reason))
+
+    for path in inv.stray_files:
+        out.strays.append(str(path.relative_to(root)) if path.is_relative_to(root) else str(path))
+    out.strays = sorted(set(out.strays))
+
+
+def temp_file_id(name: str) -> str | None:
+    """The backup id of a temp file's name (``.<id>.dump.zst.tmp-<pid>``), if it is one."""
+    match = _TEMP_NAME.match(name)
+    if not match:
+        return None
+    try:
+        layout.parse_id(match.group("id"))
+    except BadInput:
+        return None
+    return match.group("id")
+
+
+def _tier_folder_problem(root: Path, tier: Tier) -> str | None:
+    folder = layout.tier_dir(root, tier)
+    st = _lstat(folder)
+    if st is None or stat.S_ISDIR(st.st_mode):
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return f"a symbolic link to {os.readlink(folder)}"
+    return "not a folder"
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return path.lstat()
+    except FileNotFoundError:
+        return None
+
+
+def _mtime(st: os.stat_result) -> datetime:
+    return datetime.fromtimestamp(st.st_mtime, tz=UTC)
+
+
+def _root_bytes(root: Path) -> int:
+    """Every regular file under the root (links not followed): what the disk holds."""
+    total = 0
+    for folder, _dirs, files in os.walk(root, followlinks=False):
+        for name in files:
+            st = _lstat(Path(folder) / name)
+            if st is not None and stat.S_ISREG(st.st_mode):
+                total += st.st_size
+    return total
+
+
+def _days(age: timedelta) -> str:
+    hours = age.total_seconds() / 3600
+    return f"{hours:.1f} hours" if abs(hours) < 48 else f"{hours / 24:.1f} days"
+
+
+# --- deleting ---------------------------------------------------------------------------
+
+
+class Refused(BadInput):
+    """A file retention will not delete (a link, not a regular file, outside the root)."""
+
+
+class Busy(Exception):
+    """Another process holds the tier folder's manifest lock for too long."""
+
+
+@contextlib.contextmanager
+def _tier_folder(root: Path, tier: Tier) -> Iterator[int]:
+    """The real tier folder, opened without following a link; its descriptor."""
+    literal = layout.tier_dir(root, tier)
+    real = layout.inside(root, literal)
+    if real != root.resolve() / tier.value:
+        raise Refused(f"{literal} leads to {real}: refused")
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # ELOOP: it became a link
+        raise Refused(f"{literal}: {exc.strerror}: refused") from None
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _unlink(root: Path, tier: Tier, dir_fd: int, name: str) -> int | None:
+    """Delete the regular file ``name`` of the tier folder; its size (None if not there)."""
+    if not name or "/" in name or name in (".", ".."):
+        raise Refused(f"{name!r} is not a file name: refused")
+    layout.inside(root, layout.tier_dir(root, tier) / name)
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        raise Refused(f"{tier.value}/{name} is {what}: refused")
+    os.unlink(name, dir_fd=dir_fd)
+    return st.st_size
+
+
+def delete_backup(root: Path, backup_id: str, *, orphan: bool = False) -> list[tuple[str, int]]:
+    """Delete one backup: its dump file first, then its manifest.
+
+    ``backup_id`` is validated (:func:`layout.parse_id`: no ``../``, no absolute path).
+    Holds the tier folder's manifest lock (:func:`manifest.locked`) throughout, so no
+    manifest update is in flight; :class:`Busy` if it stays held for LOCK_WAIT_S. With
+    ``orphan``, refuses if the dump file exists (only a manifest without its file goes).
+    Returns ``(relative path, bytes)`` of each file deleted.
+    """
+    tier, _ = layout.parse_id(backup_id)
+    dump = f"{backup_id}{layout.DUMP_SUFFIX}"
+    man = f"{backup_id}{layout.MANIFEST_SUFFIX}"
+    layout.dump_path(root, backup_id)  # both must resolve inside the root
+    layout.manifest_path(root, backup_id)
+    deleted: list[tuple[str, int]] = []
+    with _tier_folder(root, tier) as dir_fd, _folder_lock(dir_fd, backup_id):
+        if orphan and _exists_at(dir_fd, dump):
+            raise Refused(f"{tier.value}/{dump} exists: not an orphan manifest, refused")
+        for name in (dump, man):  # a crash in between leaves an orphan manifest: next run
+            size = _unlink(root, tier, dir_fd, name)
+            if size is not None:
+                deleted.append((f"{tier.value}/{name}", size))
+    return deleted
+
+
+@contextlib.contextmanager
+def _folder_lock(dir_fd: int, backup_id: str) -> Iterator[None]:
+    """The lock :func:`manifest.locked` takes (flock on the tier folder), waited for
+    at most LOCK_WAIT_S: manifest updates hold it for milliseconds."""
+    deadline = clock.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if clock.monotonic() >= deadline:
+                raise Busy(
+                    f"{backup_id}: its folder's manifest lock stayed held for {LOCK_WAIT_S}s "
+                    "(a manifest update in progress): skipped, the next run retries"
+                ) from None
+            time.sleep(0.05)
+    try:
+        yield
+    finally:
+        fcntl.flock(dir_fd, fcntl.LOCK_UN)
+
+
+def delete_temp(root: Path, tier: Tier, name: str) -> int:
+    """Delete a temp file of a backup or manifest write (its name is validated)."""
+    if temp_file_id(name) is None:
+        raise Refused(f"{tier.value}/{name} is not the temp file of a backup: refused")
+    with _tier_folder(root, tier) as dir_fd:
+        return _unlink(root, tier, dir_fd, name) or 0
+
+
+def _exists_at(dir_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@dataclass
+class Applied:
+    """What :func:`apply` did."""
+
+    deleted: list[str] = field(default_factory=list)  # relative paths
+    bytes_freed: int = 0
+    backups_deleted: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # "what: why"
+    skipped: list[str] = field(default_factory=list)  # busy
+
+
+def apply(p: RetentionPlan) -> Applied:
+    """Carry out ``p``: delete what it says, nothing else. Refuses an unsafe plan."""
+    done = Applied()
+    if not p.safe_to_apply:
+        done.errors.append("plan not applied: " + (p.scan_error or "the floor would not hold"))
+        return done
+    for item in p.to_delete:
+        try:
+            files = delete_backup(p.root, item.id, orphan=item.kind == "orphan_manifest")
+        except Busy as exc:
+            done.skipped.append(str(exc))
+            log.warning("backup.retention.busy", backup=item.id, error=str(exc))
+            continue
+        except (BadInput, OSError) as exc:
+            done.errors.append(f"{item.tier}/{item.id}: {exc}")
+            log.error("backup.retention.delete_failed", backup=item.id, error=str(exc))
+            continue
+        done.backups_deleted.append(item.id)
+        for rel, size in files:
+            done.deleted.append(rel)
+            done.bytes_freed += size
+            log.info(
+                "backup.retention.deleted",
+                backup=item.id,
+                kind=item.kind,
+                file=rel,
+                bytes=size,
+                reason=item.decision.reason,
+            )
+    for temp in p.temp_to_remove:
+        try:
+            size = delete_temp(p.root, temp.tier, temp.name)
+        except (BadInput, OSError) as exc:
+            done.errors.append(f"{temp.relpath}: {exc}")
+            log.error("backup.retention.delete_failed", file=temp.relpath, error=str(exc))
+            continue
+        done.deleted.append(temp.relpath)
+        done.bytes_freed += size
+        log.info(
+            "backup.retention.deleted",
+            kind="temp",
+            file=temp.relpath,
+            bytes=size,
+            reason=temp.reason,
+        )
+    return done
+
+
+# --- the task ---------------------------------------------------------------------------
+
+#: Extra checks a retention run reports: ``(ctx, now) -> checks``.
+ExtraChecks = Callable[[RunContext, datetime], list[Check]]
+
+
+def pre_restore_database_checks(ctx: RunContext, now: datetime) -> list[Check]:
+    """Hook for the restore task (issue 4): report ``*_pre_restore_*`` databases older than
+    a configured age. No database access yet: no checks."""
+    return []
+
+
+#: Run after the plan, their checks appended to the result.
+EXTRA_CHECKS: list[ExtraChecks] = [pre_restore_database_checks]
+
+
+def run(ctx: RunContext, params: RetentionParams) -> Result:
+    """``backup.retention``: plan, apply unless ``dry_run``, report every decision."""
+    now = clock.now()
+    p = plan(ctx.settings, now)
+    done = None if params.dry_run else apply(p)
+    result = report(p, done, dry_run=params.dry_run)
+    for hook in EXTRA_CHECKS:
+        result.checks.extend(hook(ctx, now))
+    return result
+
+
+def report(p: RetentionPlan, done: Applied | None, *, dry_run: bool) -> Result:
+    """The checklist of a retention run (``done`` is None for a dry run)."""
+    result = Result()
+    result.check(
+        "backup root read safely",
+        p.scan_error is None,
+        observed=p.scan_error or f"{len(p.items)} backup ids, {len(p.temp_files)} temp files",
+        expected="every entry inside the root",
+    )
+    floor = p.floor()
+    result.check(
+        "floor holds per tier",
+        p.floor_holds,
+        observed={t: f["verified_kept"] for t, f in floor.items()},
+        expected={t: f">= {f['required']} incl. {f['newest_verified']}" for t, f in floor.items()},
+        detail=None if p.floor_holds else "nothing was deleted",
+    )
+    if done is not None:
+        result.check(
+            "planned deletions done",
+            not done.errors,
+            observed=done.errors or f"{len(done.deleted)} files",
+            expected="every planned deletion",
+            detail="; ".join(done.skipped) or None,
+        )
+    aged = [
+        i.id
+        for i in p.backups
+        if i.keep and p.now - i.decision.created_at > p.policy.max_age.get(i.tier, timedelta.max)
+    ]
+    result.check(
+        "backups within retention age",
+        not aged,
+        observed=aged or "none older",
+        expected="none older than its tier's retention",
+        warn_only=True,
+        detail=(
+            f"the floor keeps {len(aged)} backups past their age because newer ones are not "
+            "verified (failed, unverified or broken): look at backup.verify"
+            if aged
+            else None
+        ),
+    )
+    current = max(
+        (i for i in p.backups if i.tier == Tier.DAILY and i.status != "broken"),
+        key=lambda i: i.decision.created_at,
+        default=None,
+    )
+    current_age = p.now - current.decision.created_at if current else None
+    result.check(
+        "current daily backup < 24 hours old",
+        current_age is not None and current_age < CURRENT_DAILY_AGE,
+        observed=(
+            f"{current.id} ({current.status}), {_days(current_age)} old"
+            if current and current_age is not None
+            else "no daily backup"
+        ),
+        expected="< 24 hours",
+        warn_only=True,
+    )
+    after = p.total_bytes - (p.bytes_to_free if done is None else done.bytes_freed)
+    result.check(
+        "total size within budget",
+        after <= p.budget_bytes,
+        observed=human_bytes(after),
+        expected=f"<= {human_bytes(p.budget_bytes)} (MAINT_BACKUP_BUDGET_BYTES={p.budget_bytes})",
+        warn_only=True,
+        detail=f"{human_bytes(p.total_bytes)} before retention",
+    )
+    result.check(
+        "no stray files",
+        not p.strays,
+        observed=p.strays or "none",
+        expected="only backups, manifests and temp files",
+        warn_only=True,
+    )
+    result.check(
+        "no links or misplaced backups",
+        not p.refused,
+        observed=p.refused or "none",
+        expected="regular files in their tier folder",
+        warn_only=True,
+    )
+
+    kept = [i for i in p.backups if i.keep]
+    gone = [i for i in p.to_delete if i.kind == "backup"]
+    orphans = [i for i in p.to_delete if i.kind == "orphan_manifest"]
+    result.figures = {
+        "dry_run": dry_run,
+        "now": p.now.isoformat(),
+        "policy": {
+            "max_age_days": {t: a.days for t, a in p.policy.max_age.items()},
+            "min_verified": p.policy.min_verified,
+        },
+        "decisions": p.rows(),
+        "temp_files": [t.to_dict() for t in p.temp_files],
+        "strays": p.strays,
+        "refused": p.refused,
+        "floor": floor,
+        "backups_kept": len(kept),
+        "backups_to_delete": len(gone),
+        "bytes_to_free": p.bytes_to_free,
+        "deleted": done.deleted if done else [],
+        "bytes_freed": done.bytes_freed if done else 0,
+        "total_bytes_before": p.total_bytes,
+        "total_bytes_after": after,
+        "budget_bytes": p.budget_bytes,
+    }
+    result.summary = _summary(p, done, kept, gone, orphans)
+    return result
+
+
+def _summary(
+    p: RetentionPlan, done: Applied | None, kept: list[Item], gone: list[Item], orphans: list[Item]
+) -> str:
+    if p.scan_error:
+        return f"refused: {p.scan_error}"
+    if not p.floor_holds:
+        return "refused: the plan would break the floor of verified backups; nothing deleted"
+    if done is None:
+        size = human_bytes(sum(i.disk_bytes for i in gone))
+        text = f"dry run: would delete {_n(len(gone), 'backup')} ({size}), keep {len(kept)}"
+        extras = _extras(len(p.temp_to_remove), len(orphans))
+        return text + (f"; would remove {extras}" if extras else "")
+    deleted = set(done.backups_deleted)
+    n = sum(1 for i in gone if i.id in deleted)
+    freed = human_bytes(done.bytes_freed)
+    text = f"deleted {_n(n, 'backup')} ({freed} freed), kept {len(kept) + len(gone) - n}"
+    temps = {t.relpath for t in p.temp_to_remove} & set(done.deleted)
+    extras = _extras(len(temps), sum(1 for i in orphans if i.id in deleted))
+    text += f"; removed {extras}" if extras else ""
+    if done.errors or done.skipped:
+        text += f"; {len(done.errors)} failed, {len(done.skipped)} skipped (folder locked)"
+    return text
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _extras(temps: int, orphans: int) -> str:
+    parts = []
+    if temps:
+        parts.append(_n(temps, "temp file"))
+    if orphans:
+        parts.append(_n(orphans, "orphan manifest"))
+    return " and ".join(parts)

@@ -1,0 +1,291 @@
+"""``backup.verify``: prove a backup at one of three levels, each including the ones before.
+
+* ``checksum``: the file's size and SHA-256 equal the manifest's.
+* ``full``: every byte decompresses (zstd's frame checksum), pg_restore decodes the whole
+  archive, every table decodes to exactly the rows counted at backup time, and the
+  expected tables are there.
+* ``restore``: the archive is restored into a scratch database (created and dropped by
+  the run), exact row counts and the db.stats counts equal the manifest's, and the
+  integrity checks pass: foreign keys valid, no orphans, no duplicate assignment per
+  person and block, dates logical (MAINT_INTEGRITY_CHECKS).
+
+The level, time and outcome are recorded in the manifest (atomically) and in the run's
+history row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import subprocess
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from maintenance import clock, dbcheck, pg, pgtools, redact, stats
+from maintenance.backup import decode, inventory, layout, manifest
+from maintenance.backup.inventory import Backup
+from maintenance.backup.layout import Tier
+from maintenance.config import Settings
+from maintenance.errors import BadInput
+from maintenance.results import Check, CheckStatus, Result
+from maintenance.taskspec import Params, RunContext
+
+Level = Literal["checksum", "full", "restore"]
+
+
+class VerifyParams(Params):
+    backup: str = Field("latest", description="A backup id, or 'latest'.")
+    tier: Tier | None = Field(None, description="With backup=latest: the newest of this tier.")
+    level: Level = Field("full", description="checksum, full or restore.")
+
+
+def resolve(inv: inventory.Inventory, backup: str, tier: Tier | None) -> Backup:
+    if backup == "latest":
+        found = inv.latest(tier)
+        if found is None:
+            where = f"{tier.value} " if tier else ""
+            raise BadInput(f"there is no {where}backup to verify")
+        return found
+    return inv.get(backup)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _client_major(data: dict[str, Any]) -> int | None:
+    text = str(data.get("client_version", ""))
+    major = text.split("(PostgreSQL)")[-1].strip().split(".")[0]
+    return int(major) if major.isdigit() else None
+
+
+def verify_backup(
+    settings: Settings, backup: Backup, level: Level
+) -> tuple[list[Check], dict[str, Any]]:
+    """Run the checks of ``level`` on ``backup``; return (checks, figures). Never raises
+    for a bad backup: a bad backup is failed checks."""
+    result = Result()
+    figures: dict[str, Any] = {"backup": backup.id, "level": level}
+    t0 = clock.monotonic()
+    data = backup.manifest
+    if backup.problem or data is None:
+        result.check(
+            "backup is complete", False, observed=backup.problem, expected="file and manifest"
+        )
+        return result.checks, figures
+
+    # --- checksum -----------------------------------------------------------------------
+    size = backup.path.stat().st_size
+    result.check(
+        "size equals manifest",
+        size == data["size_bytes"],
+        observed=size,
+        expected=data["size_bytes"],
+    )
+    digest = file_sha256(backup.path)
+    result.check(
+        "sha256 equals manifest", digest == data["sha256"], observed=digest, expected=data["sha256"]
+    )
+    figures["checksum_s"] = round(clock.monotonic() - t0, 3)
+    if result.failed or level == "checksum":
+        return result.checks, figures
+
+    # --- full ---------------------------------------------------------------------------
+    t1 = clock.monotonic()
+    pg_restore = pgtools.find("pg_restore", settings, _client_major(data))
+    try:
+        decoded = decode.decode(
+            backup.path,
+            pg_restore=pg_restore,
+            env=pg.libpq_env(settings.target_dsn.get_secret_value()),
+        )
+    except decode.DecodeFailed as exc:
+        result.check(
+            "decompresses and decodes completely", False, observed=str(exc), expected="no error"
+        )
+        return result.checks, figures
+    result.check(
+        "decompresses and decodes completely",
+        True,
+        observed=f"{decoded.dump_bytes} bytes",
+        expected="no error",
+    )
+    expected_rows: dict[str, int] = data.get("counts", {}).get("tables", {})
+    wrong = {
+        t: (decoded.rows.get(t), n) for t, n in expected_rows.items() if decoded.rows.get(t) != n
+    }
+    result.check(
+        "every table decodes to its rows at backup time",
+        not wrong,
+        observed=f"{len(expected_rows) - len(wrong)} of {len(expected_rows)} tables match"
+        + (f"; differ (decoded, expected): {dict(list(wrong.items())[:10])}" if wrong else ""),
+        expected="all",
+    )
+    _expected_tables(result, settings, data, set(decoded.rows))
+    figures.update(
+        full_s=round(clock.monotonic() - t1, 3),
+        decoded_bytes=decoded.dump_bytes,
+        decoded_rows=sum(decoded.rows.values()),
+    )
+    if result.failed or level == "full":
+        return result.checks, figures
+
+    # --- restore ------------------------------------------------------------------------
+    t2 = clock.monotonic()
+    _restore_checks(result, settings, backup, data, pg_restore)
+    figures["restore_s"] = round(clock.monotonic() - t2, 3)
+    return result.checks, figures
+
+
+def _qualified(name: str) -> str:
+    return name if "." in name else f"public.{name}"
+
+
+def _expected_tables(
+    result: Result, settings: Settings, data: dict[str, Any], decoded: set[str]
+) -> None:
+    in_db = set(data.get("counts", {}).get("tables", {}))
+    for table in settings.backup_expected_tables:
+        name = _qualified(table)
+        if name in decoded:
+            result.check(
+                f"table {name} present", True, observed="in the archive", expected="present"
+            )
+        elif name not in in_db:
+            result.check(
+                f"table {name} present",
+                False,
+                observed=f"not in database {data.get('database')}",
+                expected="present",
+                warn_only=True,
+                detail="the database itself has no such table: check MAINT_BACKUP_EXPECTED_TABLES",
+            )
+        else:
+            result.check(
+                f"table {name} present",
+                False,
+                observed="missing from the archive",
+                expected="present",
+            )
+
+
+def _restore_checks(
+    result: Result, settings: Settings, backup: Backup, data: dict[str, Any], pg_restore: str
+) -> None:
+    target = settings.target_dsn.get_secret_value()
+    with dbcheck.scratch_database(target, "verify") as scratch:
+        dsn = pg.with_dbname(target, scratch)
+        proc = subprocess.Popen(
+            [pg_restore, "--no-owner", "--no-acl", "--exit-on-error", f"--dbname={scratch}"],
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=pg.libpq_env(dsn),
+        )
+        assert proc.stdin is not None
+        assert proc.stderr is not None
+        feed_error: str | None = None
+        try:
+            decode.stream_into(backup.path, proc.stdin)
+        except (decode.DecodeFailed, BrokenPipeError) as exc:
+            feed_error = str(exc) or type(exc).__name__
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+        stderr = proc.stderr.read().decode(errors="replace")
+        rc = proc.wait()
+        ok = rc == 0 and feed_error is None
+        result.check(
+            "restores into a scratch database",
+            ok,
+            observed=f"into {scratch}" if ok else redact.scrub(feed_error or stderr.strip())[:2000],
+            expected="pg_restore exit 0",
+        )
+        if not ok:
+            return
+        with pg.connect(dsn) as conn:
+            rows = dbcheck.exact_counts(conn)
+            expected_rows = data.get("counts", {}).get("tables", {})
+            wrong = {t: (rows.get(t), n) for t, n in expected_rows.items() if rows.get(t) != n}
+            result.check(
+                "restored row counts equal the manifest",
+                not wrong,
+                observed=f"{len(expected_rows) - len(wrong)} of {len(expected_rows)} tables match"
+                + (
+                    f"; differ (restored, expected): {dict(list(wrong.items())[:10])}"
+                    if wrong
+                    else ""
+                ),
+                expected="all",
+            )
+            expected_stats: dict[str, int] = data.get("counts", {}).get("stats", {})
+            got, _errors = stats.exact_counts(
+                conn,
+                {k: settings.stats_counts[k] for k in expected_stats if k in settings.stats_counts},
+            )
+            for name, n in expected_stats.items():
+                if name in got:
+                    result.check(
+                        f"count {name} equals manifest",
+                        got[name] == n,
+                        observed=got[name],
+                        expected=n,
+                    )
+            unvalidated = dbcheck.unvalidated_foreign_keys(conn)
+            result.check(
+                "foreign keys valid",
+                unvalidated == 0,
+                observed=f"{unvalidated} not validated",
+                expected=0,
+            )
+            for name, (state, value) in dbcheck.run_integrity(
+                conn, dbcheck.integrity_queries(settings)
+            ).items():
+                if state == "not-applicable":
+                    result.check(
+                        f"integrity {name}",
+                        False,
+                        observed=value,
+                        expected=0,
+                        warn_only=True,
+                        detail="check does not apply to this schema",
+                    )
+                else:
+                    result.check(f"integrity {name}", state == "ok", observed=value, expected=0)
+
+
+def passed(checks: list[Check]) -> bool:
+    return not any(c.status is CheckStatus.FAIL for c in checks)
+
+
+def verify(ctx: RunContext, params: VerifyParams) -> Result:
+    """Verify one backup and record the outcome in its manifest."""
+    root = ctx.settings.backup_root
+    inv = inventory.scan(root)
+    backup = resolve(inv, params.backup, params.tier)
+    layout.inside(root, backup.path)
+    checks, figures = verify_backup(ctx.settings, backup, params.level)
+    ok = passed(checks)
+    if backup.manifest is not None and backup.manifest_path.exists():
+        manifest.record_verification(
+            backup.manifest_path,
+            level=params.level,
+            passed=ok,
+            at=clock.now(),
+            run_id=ctx.run_id,
+            detail="; ".join(
+                f"{c.name}: {c.observed}" for c in checks if c.status is CheckStatus.FAIL
+            )[:2000],
+            figures=figures,
+        )
+    result = Result(checks=checks, figures=figures)
+    verdict = "passed" if ok else "FAILED"
+    result.summary = f"{backup.id}: {params.level} verification {verdict}" + (
+        "" if ok else ": " + ", ".join(c.name for c in checks if c.status is CheckStatus.FAIL)
+    )
+    return result

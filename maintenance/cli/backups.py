@@ -1,0 +1,197 @@
+"""``maint backups``: what backups exist, and proving, pruning and decrypting them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from maintenance import catalog, runner
+from maintenance.backup import inventory
+from maintenance.backup.layout import Tier
+from maintenance.cli.render import local, out, print_json, show_run, styled
+from maintenance.config import get_settings
+from maintenance.history import store
+from maintenance.results import Trigger
+from maintenance.units import human_bytes
+
+app = typer.Typer(help="Backups: list, verify, retention, decrypt.", no_args_is_help=True)
+
+
+def _row(b: inventory.Backup) -> dict[str, Any]:
+    data = b.manifest or {}
+    v = b.verification or {}
+    drill = (data.get("drills") or [None])[-1]
+    return {
+        "id": b.id,
+        "tier": b.tier.value,
+        "created_at": b.created_at.isoformat(),
+        "size_bytes": b.size_bytes,
+        "database": data.get("database"),
+        "status": b.status,
+        "problem": b.problem,
+        "verification": v or None,
+        "last_drill": drill,
+        "offsite": (data.get("offsite") or [None])[-1],
+        "expires_at": data.get("expires_at"),
+        "path": str(b.path),
+    }
+
+
+@app.command("list")
+def list_backups(
+    tier: Tier | None = typer.Option(None, "--tier", help="Only this tier."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Every backup, newest first: tier, time, size, last verification and its status."""
+    settings = get_settings()
+    inv = inventory.scan(settings.backup_root)
+    backups = sorted(
+        (b for b in inv.backups if tier is None or b.tier is tier),
+        key=lambda b: b.created_at,
+        reverse=True,
+    )
+    if as_json:
+        print_json([_row(b) for b in backups])
+        return
+    if not backups:
+        out.print(f"no backups in {settings.backup_root}")
+        return
+    zone = settings.zone
+    table = Table(
+        header_style="bold", title=f"backups in {settings.backup_root}", title_justify="left"
+    )
+    for col in ("id", "tier", f"created ({zone.key})", "size", "status", "verified", "last drill"):
+        table.add_column(col, no_wrap=True)
+    from datetime import datetime
+
+    for b in backups:
+        v = b.verification or {}
+        when = local(datetime.fromisoformat(v["at"]), zone) if v.get("at") else "-"
+        drill = (b.manifest or {}).get("drills") or []
+        drill_text = "-"
+        if drill:
+            d = drill[-1]
+            drill_text = f"{'passed' if d.get('passed') else 'FAILED'} {local(datetime.fromisoformat(d['at']), zone)}"
+        status = b.status if not b.problem else f"broken: {b.problem}"
+        table.add_row(
+            b.id,
+            b.tier.value,
+            local(b.created_at, zone),
+            human_bytes(b.size_bytes),
+            styled(status.split(":")[0])
+            + (status[len(status.split(":")[0]) :] if ":" in status else ""),
+            when,
+            drill_text,
+        )
+    out.print(table)
+    if inv.temp_files or inv.stray_files:
+        out.print(
+            f"[yellow]{len(inv.temp_files)} temp file(s) of interrupted runs, "
+            f"{len(inv.stray_files)} stray file(s)[/]: `maint backups retention` lists them"
+        )
+
+
+@app.command("verify")
+def verify_backup(
+    backup: str = typer.Argument(..., help="Backup id, or 'latest'."),
+    level: str = typer.Option("full", "--level", help="checksum, full or restore."),
+    tier: Tier | None = typer.Option(
+        None, "--tier", help="With 'latest': the newest of this tier."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+) -> None:
+    """Verify one backup now, in this process (recorded with trigger cli)."""
+    settings = get_settings()
+    params: dict[str, Any] = {"backup": backup, "level": level}
+    if tier is not None:
+        params["tier"] = tier.value
+    outcome = runner.execute(
+        catalog.get("backup.verify"), params, settings=settings, trigger=Trigger.CLI
+    )
+    _finish(outcome, as_json)
+
+
+@app.command("retention")
+def retention(
+    apply: bool = typer.Option(False, "--apply", help="Delete for real (default: a dry run)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+) -> None:
+    """Show what retention keeps and deletes, and why; delete only with --apply."""
+    settings = get_settings()
+    outcome = runner.execute(
+        catalog.get("backup.retention"),
+        {"dry_run": not apply},
+        settings=settings,
+        trigger=Trigger.CLI,
+    )
+    if not as_json and outcome.result:
+        figures = outcome.result.get("figures", {})
+        table = Table(
+            header_style="bold",
+            title="decisions" + ("" if apply else " (dry run)"),
+            title_justify="left",
+        )
+        for col in ("backup", "tier", "decision", "status", "reason"):
+            table.add_column(col, overflow="fold")
+        for d in figures.get("decisions", []):
+            keep = (
+                "keep"
+                if d.get("keep")
+                else ("[red]delete[/]" if apply else "[yellow]would delete[/]")
+            )
+            table.add_row(
+                str(d.get("id")),
+                str(d.get("tier")),
+                keep,
+                str(d.get("status", "")),
+                str(d.get("reason", "")),
+            )
+        out.print(table)
+        for t in figures.get("temp_files", []):
+            out.print(f"temp file {t.get('path')}: {t.get('reason', '')}")
+        for s in figures.get("strays", []):
+            out.print(f"[yellow]stray[/] {s}")
+        for r in figures.get("refused", []):
+            out.print(f"[red]refused[/] {r}")
+    _finish(outcome, as_json)
+
+
+@app.command("decrypt")
+def decrypt(
+    src: Path = typer.Argument(..., help="An off-site copy: <id>.dump.zst.enc"),
+    dest: Path = typer.Argument(
+        ..., help="Where to write the plain <id>.dump.zst (must not exist)."
+    ),
+) -> None:
+    """Decrypt an off-site copy into a plain backup file (then restore it: docs/restore.md).
+
+    The key is read from MAINT_OFFSITE_KEY_FILE. The output is written whole or not at
+    all (0600), never over an existing file, and checked against the SHA-256 the copy's
+    sidecar records.
+    """
+    from maintenance.backup import crypto, offsite
+
+    settings = get_settings()
+    key = crypto.load_key(settings.offsite_key_file)
+    sha, size = crypto.decrypt_file(src, dest, key, expected_sha256=offsite.expected_sha256(src))
+    out.print(f"decrypted {src} -> {dest}: {human_bytes(size)}, sha256 {sha}")
+
+
+def _finish(outcome: runner.Outcome, as_json: bool) -> None:
+    settings = get_settings()
+    if as_json:
+        print_json(outcome.to_dict())
+    elif outcome.run_id and (
+        row := store.get_run(settings.history_dsn.get_secret_value(), outcome.run_id)
+    ):
+        show_run(row, settings.zone)
+    else:
+        out.print(f"{outcome.task}: {styled(outcome.status.value)} {outcome.summary}")
+    if outcome.bad_input:
+        from maintenance.cli.render import err
+
+        err.print(f"[red]bad input[/]: {outcome.error_message}")
+    raise typer.Exit(outcome.exit_code)
