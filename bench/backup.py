@@ -2,8 +2,9 @@
 
     .venv/bin/python -m bench.backup [--scale 20] [--runs 3] [--database maint_bench_s20]
 
-Creates (or reuses) a demo database with `maint demo seed` (scale 20 is about 1 GB),
-then runs, interleaved and --runs times each:
+Uses --database (or --dsn) as it is if it exists, never changing it; otherwise seeds a
+demo database with `maint demo seed` (scale 20 is about 1 GB). Then runs, interleaved
+and --runs times each:
 
 * playbook: ``pg_dump DB | gzip > backup.sql.gz``   (the baseline)
 * bare:     ``pg_dump DB > /dev/null`` and ``pg_dump -Fc -Z0 DB > /dev/null``
@@ -54,10 +55,14 @@ def main() -> None:
     )
     ap.add_argument("--scale", type=float, default=20)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--database", default=None)
+    ap.add_argument("--database", default=None, help="used as is if it exists; seeded if not")
+    ap.add_argument("--dsn", default=None, help="postgresql:// URL of the database to measure")
     args = ap.parse_args()
-    name = args.database or f"maint_bench_s{args.scale:g}".replace(".", "_")
-    server = load_settings().target_dsn.get_secret_value()
+    if args.dsn:
+        server, name = args.dsn, pg.dbname(args.dsn)
+    else:
+        server = load_settings().target_dsn.get_secret_value()
+        name = args.database or f"maint_bench_s{args.scale:g}".replace(".", "_")
     db_size = ensure_demo(server, name, args.scale)
     target = pg.with_dbname(server, name)
     env = pg.libpq_env(target)

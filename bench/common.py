@@ -36,18 +36,16 @@ def machine() -> str:
 
 
 def ensure_demo(server_dsn: str, name: str, scale: float) -> int:
-    """Seed ``name`` at ``scale`` unless it already holds exactly that; return its size."""
-    marker = f"maint demo seed: scale={scale:g} "
-    with psycopg.connect(pg.with_dbname(server_dsn, "postgres"), autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-            (name,),
-        ).fetchone()
-    if not row or not (row[0] or "").startswith(marker):
+    """Use database ``name`` as it is if it exists (never dropped or changed: it may be
+    someone's real data); seed it with demo data at ``scale`` only if it does not exist.
+    Return its size on disk."""
+    if not pg.database_exists(server_dsn, name):
         from maintenance.demo.seed import seed
 
         print(f"seeding {name} at scale {scale:g} ...", flush=True)
         seed(server_dsn, name, scale=scale, progress=lambda m: print(f"  {m}", flush=True))
+    else:
+        print(f"using the existing database {name} as it is", flush=True)
     with psycopg.connect(pg.with_dbname(server_dsn, name)) as conn:
         (size,) = conn.execute("SELECT pg_database_size(current_database())").fetchone()  # type: ignore[misc]
     return int(size)
@@ -56,7 +54,8 @@ def ensure_demo(server_dsn: str, name: str, scale: float) -> int:
 def bench_settings(target: str, root: Path, **extra: Any) -> Settings:
     """Settings for a benchmark: its own history database and backup root."""
     base = load_settings()
-    history = pg.with_dbname(base.target_dsn.get_secret_value(), "maint_bench_history")
+    # on the benchmarked server, beside the measured database, never inside it
+    history = pg.with_dbname(target, "maint_bench_history")
     migrate.upgrade(history)
     return Settings.model_validate(
         base.model_dump()

@@ -178,7 +178,15 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
         raise
 
     _checklist(
-        result, s, tier, final, folder, written.size_bytes, previous, inv, stat_errors,
+        result,
+        s,
+        tier,
+        final,
+        folder,
+        written.size_bytes,
+        previous,
+        inv,
+        stat_errors,
         database_bytes=int(facts["database_size_bytes"]),
     )
     result.figures = {

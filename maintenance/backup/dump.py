@@ -25,7 +25,7 @@ import zstandard
 
 from maintenance import clock, redact
 from maintenance.backup import layout
-from maintenance.errors import PermanentError, ServiceUnavailable, TransientError
+from maintenance.errors import PermanentError, ServiceUnavailable
 
 CHUNK = 1 << 20
 _CONNECTION_TROUBLE = (
@@ -147,7 +147,3 @@ def dump_to(
         if not ok:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
-
-
-def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, TransientError)

@@ -43,13 +43,16 @@ def write(path: Path, data: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Exclusive lock for a read-modify-write of a manifest. The lock is taken on the
-    manifest's folder (the manifest itself is replaced by rename, which would drop a lock
-    on it), so no lock file is left behind when a backup is deleted."""
+def locked(path: Path, *, shared: bool = False) -> Iterator[None]:
+    """Lock for a read-modify-write of a manifest (exclusive), or for reading a backup
+    that must not be deleted meanwhile (``shared``: retention's deletion waits for it,
+    then skips that backup until its next run). The lock is taken on the manifest's
+    folder (the manifest itself is replaced by rename, which would drop a lock on it),
+    so no lock file is left behind when a backup is deleted. Never take it exclusively
+    while holding it shared in the same process: that waits forever."""
     fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)

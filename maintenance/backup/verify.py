@@ -69,7 +69,15 @@ def verify_backup(
     settings: Settings, backup: Backup, level: Level
 ) -> tuple[list[Check], dict[str, Any]]:
     """Run the checks of ``level`` on ``backup``; return (checks, figures). Never raises
-    for a bad backup: a bad backup is failed checks."""
+    for a bad backup: a bad backup is failed checks. Retention cannot delete the backup
+    while it is read (a shared lock on its folder, released before this returns)."""
+    if not backup.path.parent.is_dir():
+        return _verify(settings, backup, level)
+    with manifest.locked(backup.manifest_path, shared=True):
+        return _verify(settings, backup, level)
+
+
+def _verify(settings: Settings, backup: Backup, level: Level) -> tuple[list[Check], dict[str, Any]]:
     result = Result()
     figures: dict[str, Any] = {"backup": backup.id, "level": level}
     t0 = clock.monotonic()

@@ -321,3 +321,46 @@ def test_maint_backups_list_shows_verification(
     res = run_cli("backups", "verify", rows[0]["id"], "--level", "checksum", env=env)
     assert res.returncode == 0 and "sha256 equals manifest" in res.stdout
     assert run_cli("backups", "verify", "../x", env=env).returncode == 2
+
+
+def test_retention_never_deletes_a_backup_while_it_is_being_verified(
+    bsettings: Settings, clean_history: str
+) -> None:
+    """verify reads under a shared lock on the tier folder; retention's deletion waits for
+    it, then leaves the backup for its next run instead of pulling it from under a reader."""
+    import threading
+    from datetime import timedelta
+
+    import time_machine
+
+    from maintenance import clock
+    from maintenance.backup import retention
+
+    s = Settings.model_validate(bsettings.model_dump() | {"retention_min_verified": 1})
+    _run("backup.create", s, tier="daily", verify="full")  # the one that will be too old
+    (old,) = inventory.scan(s.backup_root).backups
+    with time_machine.travel(clock.now() + timedelta(days=30), tick=True):
+        _run("backup.create", s, tier="daily", verify="full")  # newer: the floor is met
+        plan = retention.plan(s, clock.now())
+        assert [d.id for d in plan.decisions if not d.keep] == [old.id]
+        release = threading.Event()
+        holding = threading.Event()
+
+        def long_verification() -> None:
+            with manifest.locked(old.manifest_path, shared=True):
+                holding.set()
+                release.wait(30)
+
+        reader = threading.Thread(target=long_verification)
+        reader.start()
+        holding.wait(10)
+        try:
+            out = _run("backup.retention", s, dry_run=False)
+        finally:
+            release.set()
+            reader.join()
+        assert old.path.exists() and old.manifest_path.exists()
+        assert "skipped" in str(out.result) or "held" in str(out.result)
+        out = _run("backup.retention", s, dry_run=False)
+        assert out.status is RunStatus.SUCCEEDED
+        assert not old.path.exists() and not old.manifest_path.exists()

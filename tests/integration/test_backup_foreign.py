@@ -93,8 +93,10 @@ def restored() -> Iterator[str]:
 def _extras(dsn: str) -> dict[str, object]:
     with psycopg.connect(dsn) as conn:
         seq = conn.execute("SELECT last_value FROM public.ticket_seq").fetchone()
-        mv = conn.execute("SELECT shift::text, n, total FROM public.shift_totals ORDER BY 1").fetchall()
-        ident = conn.execute("SELECT max(\"Id\") FROM clinic.\"Odd Table\"").fetchone()
+        mv = conn.execute(
+            "SELECT shift::text, n, total FROM public.shift_totals ORDER BY 1"
+        ).fetchall()
+        ident = conn.execute('SELECT max("Id") FROM clinic."Odd Table"').fetchone()
     return {"seq": seq, "mv": mv, "ident": ident}
 
 
@@ -115,15 +117,20 @@ def test_a_foreign_database_backs_up_and_restores_identically(
     (b,) = inventory.scan(root).backups
     data = manifest.read(b.manifest_path)
     counts = data["counts"]["tables"]
-    assert counts["clinic.Odd Table"] == 3000 and counts["public.readings_2025"] + counts["public.readings_2026"] == 401
+    assert (
+        counts["clinic.Odd Table"] == 3000
+        and counts["public.readings_2025"] + counts["public.readings_2026"] == 401
+    )
     assert counts["public.empty_one"] == 0 and counts["public.no_key"] == 50
 
     # docs/restore.md, the one-command restore
     zstd = subprocess.Popen(["zstd", "-dc", str(b.path)], stdout=subprocess.PIPE)
     rest = subprocess.run(
         ["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={restored}"],
-        stdin=zstd.stdout, env=pg.libpq_env(pg.with_dbname(PG_SERVER, restored)),
-        capture_output=True, text=True,
+        stdin=zstd.stdout,
+        env=pg.libpq_env(pg.with_dbname(PG_SERVER, restored)),
+        capture_output=True,
+        text=True,
     )
     assert zstd.wait() == 0 and rest.returncode == 0, rest.stderr
     restored_dsn = pg.with_dbname(PG_SERVER, restored)

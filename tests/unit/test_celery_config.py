@@ -102,7 +102,9 @@ def test_the_monthly_backup_replaces_that_sundays_weekly_one() -> None:
         if day.isoweekday() == 7:
             sundays += 1
             # celery: day_of_week 0 is Sunday
-            fires = [s for s in (weekly, monthly) if 0 in s.day_of_week and day.day in s.day_of_month]
+            fires = [
+                s for s in (weekly, monthly) if 0 in s.day_of_week and day.day in s.day_of_month
+            ]
             assert len(fires) == 1, day
             assert (fires[0] is monthly) == (day.day <= 7), day
         day += timedelta(days=1)
