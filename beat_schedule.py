@@ -50,7 +50,9 @@ def build(settings: Settings) -> dict[str, dict[str, Any]]:
             tier="monthly",
         ),
         "monthly-archive": _entry(
-            "backup.archive", crontab(hour=4, minute=0, day_of_week="sun", day_of_month="1-7"), settings
+            "backup.archive",
+            crontab(hour=4, minute=0, day_of_week="sun", day_of_month="1-7"),
+            settings,
         ),
         "monthly-offsite": _entry(
             "backup.offsite",
@@ -58,7 +60,32 @@ def build(settings: Settings) -> dict[str, dict[str, Any]]:
             settings,
             prune="apply",
         ),
+        # 05:00-06:00 on the first Sunday: testing, "disaster recovery drill"; in January,
+        # April, July and October it is the quarterly DR test.
+        "monthly-restore-drill": _entry(
+            "restore.drill",
+            crontab(
+                hour=5,
+                minute=0,
+                day_of_week="sun",
+                day_of_month="1-7",
+                month_of_year="2,3,5,6,8,9,11,12",
+            ),
+            settings,
+            purpose="monthly",
+        ),
+        "quarterly-dr-test": _entry(
+            "restore.drill",
+            crontab(
+                hour=5, minute=0, day_of_week="sun", day_of_month="1-7", month_of_year="1,4,7,10"
+            ),
+            settings,
+            purpose="quarterly",
+        ),
         "weekly-retention": _entry(
-            "backup.retention", crontab(hour=3, minute=15, day_of_week="sun"), settings, dry_run=False
+            "backup.retention",
+            crontab(hour=3, minute=15, day_of_week="sun"),
+            settings,
+            dry_run=False,
         ),
     }

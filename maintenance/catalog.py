@@ -14,6 +14,8 @@ from maintenance.backup import offsite as backup_offsite
 from maintenance.backup import retention as backup_retention
 from maintenance.backup import verify as backup_verify
 from maintenance.errors import ConfigError, UnknownTask
+from maintenance.restore import drill as restore_drill
+from maintenance.restore import run as restore_run
 from maintenance.taskspec import TaskSpec
 
 #: Tasks that write or delete backup files exclude each other.
@@ -75,6 +77,29 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         soft_time_limit=4 * 3600,
         time_limit=4 * 3600 + 600,
         max_retries=1,
+    ),
+    TaskSpec(
+        name="restore.run",
+        func=restore_run.restore,
+        params=restore_run.RestoreParams,
+        description="Restore a backup over a configured database: checksum, forensic dump, "
+        "load, verify, then (yes=true) swap with the app stopped; the old one is kept.",
+        exclusive=True,
+        lock=BACKUP_LOCK,
+        soft_time_limit=6 * 3600,
+        time_limit=6 * 3600 + 600,
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="restore.drill",
+        func=restore_drill.drill,
+        params=restore_drill.DrillParams,
+        description="DR drill: restore the newest verified backup into a scratch database, "
+        "check everything, measure RTO and RPO against their objectives.",
+        exclusive=True,
+        soft_time_limit=6 * 3600,
+        time_limit=6 * 3600 + 600,
+        max_retries=0,
     ),
     TaskSpec(
         name="db.stats",

@@ -237,6 +237,38 @@ class Settings(BaseSettings):
         "/usr/lib/postgresql, else PATH.",
     )
 
+    # --- restores ---------------------------------------------------------------------
+    restore_targets: list[str] | None = Field(
+        None,
+        description="Databases `maint restore` may replace; default: only the target's own.",
+    )
+    restore_stop_app_cmd: list[str] | None = Field(
+        None, description="argv run before the swap to stop the application (no shell)."
+    )
+    restore_start_app_cmd: list[str] | None = Field(
+        None, description="argv run after the swap to start the application again."
+    )
+    restore_hook_timeout_s: float = Field(300, gt=0, description="Time limit of each hook command.")
+    restore_jobs: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Parallel COPY streams and index builds of a restore (the server's cores).",
+    )
+    restore_health_path: str = Field("/api/health", description="Health endpoint of MAINT_API_URL.")
+    restore_health_timeout_s: float = Field(
+        120, ge=0, description="How long to wait for the API to report healthy after a restore."
+    )
+    restore_rto_objective_s: float = Field(
+        3600, gt=0, description="Recovery time objective: a drill slower than this fails."
+    )
+    restore_rpo_objective_s: float = Field(
+        26 * 3600, gt=0, description="Recovery point objective: a drill on an older backup fails."
+    )
+    pre_restore_report_days: int = Field(
+        7, ge=0, description="backup.retention reports *_pre_restore_* databases older than this."
+    )
+
     # --- Flower -----------------------------------------------------------------------
     flower_basic_auth: SecretStr | None = Field(
         None, description="user:password for Flower's basic auth (passed to Flower by env)."
@@ -338,6 +370,24 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name!r} is not a table name (table or schema.table)")
         return value
 
+    @field_validator("restore_stop_app_cmd", "restore_start_app_cmd")
+    @classmethod
+    def _argv(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or not all(isinstance(a, str) and a for a in value)):
+            raise ValueError(
+                'must be a JSON list of arguments, e.g. ["docker", "compose", "stop", "backend"]'
+            )
+        return value
+
+    @field_validator("restore_targets")
+    @classmethod
+    def _targets(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            for name in value:
+                if not re.match(r"^[a-z_][a-z0-9_]{0,62}$", name):
+                    raise ValueError(f"{name!r} is not a plain database name")
+        return value
+
     @field_validator("time_limits")
     @classmethod
     def _limits(cls, value: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
@@ -380,6 +430,15 @@ class Settings(BaseSettings):
     @property
     def result_backend_url(self) -> str:
         return (self.result_backend or self.broker_url).get_secret_value()
+
+    @property
+    def restorable(self) -> list[str]:
+        """Databases `maint restore` may replace."""
+        return (
+            self.restore_targets
+            if self.restore_targets is not None
+            else [urlsplit(self.target_dsn.get_secret_value()).path.strip("/")]
+        )
 
     def secret_values(self) -> list[str]:
         """Every secret this object holds: whole values and the passwords inside URLs."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +82,7 @@ def execute(
     celery_task_id: str | None = None,
     attempt: int = 1,
     window_run_id: int | None = None,
+    confirm: Callable[[str], bool] | None = None,
 ) -> Outcome:
     """Run ``spec`` once and record it. Exceptions become the outcome (``exc``), except
     BaseExceptions (a worker's shutdown), which are recorded and re-raised."""
@@ -103,7 +104,7 @@ def execute(
                     f"(got {list(positional)!r}); pass parameters by name (kwargs)"
                 )
             params = spec.parse(raw_params)
-            ctx = RunContext(settings, rec.run_id, trigger, spec.name, window_run_id)
+            ctx = RunContext(settings, rec.run_id, trigger, spec.name, window_run_id, confirm)
             if spec.exclusive:
                 dsn = settings.history_dsn.get_secret_value()
                 with locks.try_exclusive(dsn, spec.lock_name) as got:
@@ -114,6 +115,10 @@ def execute(
                 rec.complete(spec.func(ctx, params))
     except Exception as exc:  # noqa: BLE001 - recorded by the recorder; returned to the caller
         caught = exc
+    if rec.status is RunStatus.RUNNING:  # the recorder never settled: it failed itself
+        rec.status = RunStatus.FAILED
+        rec.error_type, rec.error_message = type(caught).__name__, str(caught)
+        rec.summary = f"{rec.error_type}: {rec.error_message}"
     return Outcome.of(rec, caught)
 
 

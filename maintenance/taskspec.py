@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -59,6 +59,32 @@ class RunContext:
     trigger: Trigger
     task: str
     window_run_id: int | None = None
+    #: Asks a person to confirm a destructive step (``maint restore`` at a terminal);
+    #: None where nobody can be asked (a worker).
+    confirm: Callable[[str], bool] | None = None
+
+    @contextlib.contextmanager
+    def step(self, name: str, **params: Any) -> Iterator[Any]:
+        """Record one step of this run as a row of its own (``parent_run_id``, ``step``).
+
+        The body may ``complete(Result)`` the yielded recorder; otherwise the step
+        succeeds when it returns. An exception fails the step and propagates.
+        """
+        from maintenance.history.recorder import RunRecorder
+        from maintenance.history.store import RunStart
+
+        start = RunStart(
+            self.task,
+            self.trigger,
+            params,
+            window_run_id=self.window_run_id,
+            parent_run_id=self.run_id,
+            step=name,
+        )
+        with RunRecorder(self.settings, start) as rec:
+            yield rec
+            if rec.result is None:
+                rec.complete(Result(summary=f"{name}: done"))
 
 
 @dataclass(frozen=True)

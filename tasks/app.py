@@ -68,5 +68,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 settings = get_settings()
 logs_setup.configure(settings.log_level, settings.log_format)
 
-app = Celery("maintenance", include=["tasks.backup", "tasks.db", "tasks.diag", "tasks.signals"])
+app = Celery(
+    "maintenance",
+    include=["tasks.backup", "tasks.db", "tasks.diag", "tasks.restore", "tasks.signals"],
+)
 app.conf.update(celery_config(settings))

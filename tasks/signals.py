@@ -49,8 +49,24 @@ def _reaper_loop(stop: threading.Event) -> None:
             log.warning("history.reap_failed", error=str(exc))
 
 
+def check_history_schema() -> str | None:
+    """A message if the history database is not at the schema this version needs."""
+    from maintenance.history import migrate
+
+    try:
+        current = migrate.current(settings.history_dsn.get_secret_value())
+    except Exception as exc:  # noqa: BLE001 - reported, never fatal: tasks run without a record
+        return f"cannot read the job-history schema: {exc}"
+    if current != migrate.head():
+        return f"the job-history schema is at {current or 'nothing'}, this version needs {migrate.head()}: run `maint db upgrade`"
+    return None
+
+
 @signals.worker_ready.connect
 def _on_worker_ready(**_: Any) -> None:
+    problem = check_history_schema()
+    if problem:
+        log.error("history.schema_outdated", problem=problem)
     try:
         reap_once()
     except MaintenanceError as exc:

@@ -29,6 +29,7 @@ from pydantic import Field
 from maintenance import clock, dbcheck, pg, pgtools, stats
 from maintenance.backup import dump, inventory, layout, manifest, verify
 from maintenance.backup.layout import Tier
+from maintenance.restore import checks as restore_checks
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
 from maintenance.units import human_bytes
@@ -129,6 +130,7 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
         )
         try:
             table_counts = dbcheck.exact_counts(conn)
+            objects = restore_checks.schema_objects(conn)
             stat_counts, stat_errors = stats.exact_counts(conn, s.stats_counts)
             conn.rollback()
         except BaseException:
@@ -161,6 +163,7 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
         "dump_duration_s": round(written.duration_s, 3),
         "tables": sorted(table_counts),
         "counts": {"tables": table_counts, "stats": stat_counts},
+        "objects": objects,
         "expires_at": (started + timedelta(days=s.retention_days[tier.value])).isoformat(),
         "created_by_run": ctx.run_id,
         "verification": None,

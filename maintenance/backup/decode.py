@@ -113,16 +113,29 @@ class Decoded:
 
 
 def stream_into(path: Path, sink: IO[bytes]) -> int:
-    """Decompress ``path`` into ``sink``; return the bytes written. Raises DecodeFailed."""
+    """Decompress ``path`` into ``sink``; return the bytes written. Raises DecodeFailed.
+
+    The frame must end exactly at the end of the file: zstd's streaming reader hands out
+    every byte of a frame that is cut short (even one missing only its checksum) without
+    complaint, so completeness is checked here.
+    """
     written = 0
-    dctx = zstandard.ZstdDecompressor()
+    dobj = zstandard.ZstdDecompressor().decompressobj()
     try:
-        with path.open("rb") as src, dctx.stream_reader(src, read_across_frames=True) as reader:
-            while chunk := reader.read(CHUNK):
-                sink.write(chunk)
-                written += len(chunk)
+        with path.open("rb") as src:
+            while chunk := src.read(CHUNK):
+                if dobj.eof:
+                    raise DecodeFailed(f"{path.name} has data after the end of its zstd frame")
+                out = dobj.decompress(chunk)
+                if out:
+                    sink.write(out)
+                    written += len(out)
     except zstandard.ZstdError as exc:
         raise DecodeFailed(f"{path.name} does not decompress: {exc}") from None
+    if not dobj.eof:
+        raise DecodeFailed(f"{path.name} is truncated: its zstd frame does not end")
+    if dobj.unused_data:
+        raise DecodeFailed(f"{path.name} has data after the end of its zstd frame")
     return written
 
 

@@ -52,9 +52,9 @@ from maintenance.backup import inventory, layout, policy
 from maintenance.backup.layout import Tier
 from maintenance.backup.policy import Candidate, Decision, Policy
 from maintenance.config import Settings
-from maintenance.errors import BadInput
+from maintenance.errors import BadInput, MaintenanceError
 from maintenance.logs_setup import get_logger
-from maintenance.results import Check, Result
+from maintenance.results import Check, CheckStatus, Result
 from maintenance.taskspec import Params, RunContext
 from maintenance.units import human_bytes
 
@@ -600,9 +600,45 @@ ExtraChecks = Callable[[RunContext, datetime], list[Check]]
 
 
 def pre_restore_database_checks(ctx: RunContext, now: datetime) -> list[Check]:
-    """Hook for the restore task (issue 4): report ``*_pre_restore_*`` databases older than
-    a configured age. No database access yet: no checks."""
-    return []
+    """Report (never drop) the ``*_pre_restore_*`` databases ``maint restore`` set aside
+    that are older than MAINT_PRE_RESTORE_REPORT_DAYS: each holds a whole copy of the
+    database, and only a person decides when it may go (`DROP DATABASE name`)."""
+    from maintenance import pg
+    from maintenance.restore import swap
+
+    s = ctx.settings
+    server = s.target_dsn.get_secret_value()
+    try:
+        with pg.connect(pg.with_dbname(server, "postgres")) as conn:
+            rows = conn.execute(
+                "SELECT datname, pg_database_size(datname) FROM pg_database WHERE datname LIKE %s",
+                (f"%{swap.PRE_RESTORE_MARK}%",),
+            ).fetchall()
+    except MaintenanceError as exc:
+        return [
+            Check(
+                "old pre-restore databases",
+                CheckStatus.WARN,
+                observed=f"could not look: {exc}",
+                expected="a list of set-aside databases",
+            )
+        ]
+    limit = timedelta(days=s.pre_restore_report_days)
+    old = []
+    for name, size in rows:
+        when = swap.pre_restore_time(name)
+        if when is not None and now - when > limit:
+            old.append(f"{name} ({(now - when).days} days, {int(size) // 1_000_000} MB)")
+    return [
+        Check(
+            "old pre-restore databases",
+            CheckStatus.WARN if old else CheckStatus.PASS,
+            observed="; ".join(old)
+            if old
+            else f"{len(rows)} set aside, none older than {limit.days} days",
+            expected=f"none older than {limit.days} days (MAINT_PRE_RESTORE_REPORT_DAYS); never dropped automatically",
+        )
+    ]
 
 
 #: Run after the plan, their checks appended to the result.

@@ -15,15 +15,13 @@ history row.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import subprocess
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
-from maintenance import clock, dbcheck, pg, pgtools, redact, stats
+from maintenance import clock, dbcheck, pg, pgtools
 from maintenance.backup import decode, inventory, layout, manifest
 from maintenance.backup.inventory import Backup
 from maintenance.backup.layout import Tier
@@ -146,7 +144,7 @@ def _verify(settings: Settings, backup: Backup, level: Level) -> tuple[list[Chec
 
     # --- restore ------------------------------------------------------------------------
     t2 = clock.monotonic()
-    _restore_checks(result, settings, backup, data, pg_restore)
+    _restore_checks(result, settings, backup, data)
     figures["restore_s"] = round(clock.monotonic() - t2, 3)
     return result.checks, figures
 
@@ -184,87 +182,35 @@ def _expected_tables(
 
 
 def _restore_checks(
-    result: Result, settings: Settings, backup: Backup, data: dict[str, Any], pg_restore: str
+    result: Result, settings: Settings, backup: Backup, data: dict[str, Any]
 ) -> None:
+    from maintenance.restore import checks, load  # restore builds on backup: imported late
+
     target = settings.target_dsn.get_secret_value()
+    server_major = int(str(data.get("server_version", "15")).split(".")[0])
     with dbcheck.scratch_database(target, "verify") as scratch:
         dsn = pg.with_dbname(target, scratch)
-        proc = subprocess.Popen(
-            [pg_restore, "--no-owner", "--no-acl", "--exit-on-error", f"--dbname={scratch}"],
-            stdin=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=pg.libpq_env(dsn),
-        )
-        assert proc.stdin is not None
-        assert proc.stderr is not None
-        feed_error: str | None = None
         try:
-            decode.stream_into(backup.path, proc.stdin)
-        except (decode.DecodeFailed, BrokenPipeError) as exc:
-            feed_error = str(exc) or type(exc).__name__
-        finally:
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()
-        stderr = proc.stderr.read().decode(errors="replace")
-        rc = proc.wait()
-        ok = rc == 0 and feed_error is None
+            report = load.load(
+                backup.path,
+                dsn,
+                settings=settings,
+                server_major=server_major,
+                jobs=settings.restore_jobs,
+                scratch=True,
+            )
+        except load.LoadFailed as exc:
+            result.check(
+                "restores into a scratch database", False, observed=str(exc), expected="no error"
+            )
+            return
         result.check(
             "restores into a scratch database",
-            ok,
-            observed=f"into {scratch}" if ok else redact.scrub(feed_error or stderr.strip())[:2000],
-            expected="pg_restore exit 0",
+            True,
+            observed=f"{scratch} in {report.duration_s:.1f}s ({report.method})",
+            expected="no error",
         )
-        if not ok:
-            return
-        with pg.connect(dsn) as conn:
-            rows = dbcheck.exact_counts(conn)
-            expected_rows = data.get("counts", {}).get("tables", {})
-            wrong = {t: (rows.get(t), n) for t, n in expected_rows.items() if rows.get(t) != n}
-            result.check(
-                "restored row counts equal the manifest",
-                not wrong,
-                observed=f"{len(expected_rows) - len(wrong)} of {len(expected_rows)} tables match"
-                + (
-                    f"; differ (restored, expected): {dict(list(wrong.items())[:10])}"
-                    if wrong
-                    else ""
-                ),
-                expected="all",
-            )
-            expected_stats: dict[str, int] = data.get("counts", {}).get("stats", {})
-            got, _errors = stats.exact_counts(
-                conn,
-                {k: settings.stats_counts[k] for k in expected_stats if k in settings.stats_counts},
-            )
-            for name, n in expected_stats.items():
-                if name in got:
-                    result.check(
-                        f"count {name} equals manifest",
-                        got[name] == n,
-                        observed=got[name],
-                        expected=n,
-                    )
-            unvalidated = dbcheck.unvalidated_foreign_keys(conn)
-            result.check(
-                "foreign keys valid",
-                unvalidated == 0,
-                observed=f"{unvalidated} not validated",
-                expected=0,
-            )
-            for name, (state, value) in dbcheck.run_integrity(
-                conn, dbcheck.integrity_queries(settings)
-            ).items():
-                if state == "not-applicable":
-                    result.check(
-                        f"integrity {name}",
-                        False,
-                        observed=value,
-                        expected=0,
-                        warn_only=True,
-                        detail="check does not apply to this schema",
-                    )
-                else:
-                    result.check(f"integrity {name}", state == "ok", observed=value, expected=0)
+        checks.check_restored(result, settings, data, dsn)
 
 
 def passed(checks: list[Check]) -> bool:

@@ -12,7 +12,7 @@ import psycopg
 import typer
 
 from maintenance import logs_setup, redact
-from maintenance.cli import backups, db, demo, history, run
+from maintenance.cli import backups, db, demo, history, restore, run
 from maintenance.cli.render import err
 from maintenance.errors import BadInput, ConfigError, MaintenanceError
 
@@ -33,6 +33,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 run.register(app)
 history.register(app)
+restore.register(app)
 
 
 def main() -> None:

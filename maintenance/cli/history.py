@@ -54,6 +54,7 @@ def history(
     limit: int = typer.Option(
         50, "--limit", "-n", min=1, max=10_000, help="At most this many rows."
     ),
+    steps: bool = typer.Option(False, "--steps", help="Also the steps of longer runs (restores)."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Recent runs, newest first."""
@@ -71,6 +72,7 @@ def history(
         trigger=trigger_v,
         since=since_v,
         limit=limit,
+        steps=steps,
     )
     if as_json:
         print_json([run_dict(r) for r in runs])
@@ -87,10 +89,14 @@ def show(
     """One run in full: parameters, checklist, figures, error."""
     settings = get_settings()
     _reap(settings)
-    run = store.get_run(settings.history_dsn.get_secret_value(), run_id)
+    dsn = settings.history_dsn.get_secret_value()
+    run = store.get_run(dsn, run_id)
     if run is None:
         raise BadInput(f"no run with id {run_id}")
     show_run(run, settings.zone)
+    steps = store.steps_of(dsn, run_id)
+    if steps:
+        out.print(runs_table(steps, settings.zone, title="steps"))
 
 
 def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:

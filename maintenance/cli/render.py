@@ -68,6 +68,8 @@ def run_dict(run: JobRun) -> dict[str, Any]:
         "celery_task_id": run.celery_task_id,
         "attempt": run.attempt,
         "window_run_id": run.window_run_id,
+        "parent_run_id": run.parent_run_id,
+        "step": run.step,
         "params": run.params,
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
@@ -94,7 +96,7 @@ def runs_table(runs: list[JobRun], zone: ZoneInfo, title: str | None = None) -> 
     for run in runs:
         table.add_row(
             str(run.id),
-            run.task,
+            f"{run.task} > {run.step}" if run.step else run.task,
             styled(run.status),
             run.trigger,
             local(run.started_at, zone),

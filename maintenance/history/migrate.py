@@ -38,8 +38,8 @@ def current(dsn: str) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(dsn: str) -> tuple[str | None, str, bool]:
-    """Migrate to head. Return (revision before, revision after, database created)."""
+def upgrade(dsn: str, revision: str = "head") -> tuple[str | None, str, bool]:
+    """Migrate to ``revision`` (head). Return (revision before, after, database created)."""
     created = pg.create_database(dsn, pg.dbname(dsn), if_missing=True)
     eng = store.engine(dsn)
     with eng.connect() as conn:
@@ -48,7 +48,7 @@ def upgrade(dsn: str) -> tuple[str | None, str, bool]:
             before = MigrationContext.configure(conn).get_current_revision()
             cfg = _config()
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)
             conn.commit()
             after = MigrationContext.configure(conn).get_current_revision()
         finally:

@@ -96,6 +96,11 @@ class JobRun(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error_type: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
+    #: A step of a longer run (a restore's forensic dump, load, swap ...): its parent.
+    parent_run_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("job_runs.id", ondelete="CASCADE")
+    )
+    step: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint(_in("status", STATUSES), name="status"),
@@ -103,6 +108,7 @@ class JobRun(Base):
         CheckConstraint(
             "(status = 'running') = (finished_at IS NULL)", name="finished_iff_not_running"
         ),
+        Index(None, "parent_run_id"),
         Index(None, "celery_task_id"),
         Index("ix_job_runs_running", "heartbeat_at", postgresql_where=text("status = 'running'")),
     )

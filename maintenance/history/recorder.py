@@ -45,7 +45,7 @@ class _Heartbeat(threading.Thread):
             try:
                 if not store.heartbeat(self.dsn, self.run_id):
                     log.warning("history.heartbeat_orphaned", run_id=self.run_id)
-            except MaintenanceError as exc:  # the history DB may come back; keep trying
+            except Exception as exc:  # noqa: BLE001 - the history DB may come back; keep trying
                 log.warning("history.heartbeat_failed", run_id=self.run_id, error=str(exc))
 
     def stop(self) -> None:
@@ -88,23 +88,28 @@ class RunRecorder:
         self.duration_s: float = 0.0
         self._heartbeat: _Heartbeat | None = None
         self._t0 = 0.0
+        self._log_tokens: dict[str, Any] = {}
 
     # --- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> Self:
         self.started_at = clock.now()
         self._t0 = clock.monotonic()
-        structlog.contextvars.bind_contextvars(
-            task=self.start.task,
-            trigger=self.start.trigger.value,
-            celery_task_id=self.start.celery_task_id,
+        # tokens, so that a step's recorder hands its parent's log context back on exit
+        self._log_tokens = dict(
+            structlog.contextvars.bind_contextvars(
+                task=self.start.task,
+                trigger=self.start.trigger.value,
+                celery_task_id=self.start.celery_task_id,
+                step=self.start.step,
+            )
         )
         try:
             self.run_id = store.insert_run(self.dsn, self.start, started_at=self.started_at)
-        except MaintenanceError as exc:
+        except Exception as exc:  # noqa: BLE001 - the record must never stop the work
             self.history_error = str(exc)
             log.error("history.start_not_recorded", error=str(exc))
         if self.run_id is not None:
-            structlog.contextvars.bind_contextvars(run_id=self.run_id)
+            self._log_tokens.update(structlog.contextvars.bind_contextvars(run_id=self.run_id))
             self._heartbeat = _Heartbeat(self.dsn, self.run_id, self.settings.heartbeat_interval_s)
             self._heartbeat.start()
         log.info("run.started", params=redact.redact_params(self.start.params))
@@ -148,7 +153,7 @@ class RunRecorder:
                 else {}
             ),
         )
-        structlog.contextvars.unbind_contextvars("task", "trigger", "celery_task_id", "run_id")
+        structlog.contextvars.reset_contextvars(**self._log_tokens)
         return False  # never swallow the body's exception
 
     # --- helpers ------------------------------------------------------------------------

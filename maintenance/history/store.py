@@ -7,21 +7,22 @@ while a task works.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import psutil
 from sqlalchemy import Engine, create_engine, func, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from maintenance import clock, pg, redact
-from maintenance.errors import ServiceUnavailable
+from maintenance.errors import MaintenanceError, PermanentError, ServiceUnavailable
 from maintenance.history.models import JobRun, WindowRun
 from maintenance.results import RunStatus, Trigger
 
@@ -63,9 +64,27 @@ def _session(dsn: str) -> Session:
     return Session(engine(dsn), expire_on_commit=False)
 
 
-def _unavailable(exc: OperationalError) -> ServiceUnavailable:
+@contextlib.contextmanager
+def _db(dsn: str) -> Iterator[Session]:
+    """A session whose database errors come out as ours (unavailable / schema)."""
+    try:
+        with _session(dsn) as s:
+            yield s
+    except DBAPIError as exc:
+        raise _unavailable(exc) from None
+
+
+class HistorySchemaError(PermanentError):
+    """The job-history database's tables are not what this version expects."""
+
+
+def _unavailable(exc: DBAPIError) -> MaintenanceError:
     first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-    return ServiceUnavailable(f"job-history database unavailable: {redact.scrub(first)}")
+    if isinstance(exc, OperationalError):
+        return ServiceUnavailable(f"job-history database unavailable: {redact.scrub(first)}")
+    return HistorySchemaError(
+        f"job-history database error: {redact.scrub(first)} (is its schema current? run `maint db upgrade`)"
+    )
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,8 @@ class RunStart:
     celery_task_id: str | None = None
     attempt: int = 1
     window_run_id: int | None = None
+    parent_run_id: int | None = None
+    step: str | None = None
 
 
 def _new_row(start: RunStart, started_at: datetime, **values: Any) -> JobRun:
@@ -85,6 +106,8 @@ def _new_row(start: RunStart, started_at: datetime, **values: Any) -> JobRun:
         attempt=start.attempt,
         trigger=start.trigger.value,
         window_run_id=start.window_run_id,
+        parent_run_id=start.parent_run_id,
+        step=start.step,
         params=redact.redact_params(start.params),
         started_at=started_at,
         host=HOSTNAME,
@@ -99,7 +122,7 @@ def _insert(dsn: str, row: JobRun) -> int:
             s.add(row)
             s.flush()
             return int(row.id)
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise _unavailable(exc) from None
 
 
@@ -119,7 +142,7 @@ def heartbeat(dsn: str, run_id: int) -> bool:
                 .values(heartbeat_at=clock.now())
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise _unavailable(exc) from None
 
 
@@ -141,7 +164,7 @@ def finish_run(dsn: str, run_id: int, end: RunEnd) -> None:
     try:
         with _session(dsn) as s, s.begin():
             s.execute(update(JobRun).where(JobRun.id == run_id).values(**values))
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise _unavailable(exc) from None
 
 
@@ -167,12 +190,12 @@ def _end_values(end: RunEnd) -> dict[str, Any]:
 
 
 def get_run(dsn: str, run_id: int) -> JobRun | None:
-    with _session(dsn) as s:
+    with _db(dsn) as s:
         return s.get(JobRun, run_id)
 
 
 def runs_for_celery_id(dsn: str, celery_task_id: str) -> list[JobRun]:
-    with _session(dsn) as s:
+    with _db(dsn) as s:
         stmt = (
             select(JobRun)
             .where(JobRun.celery_task_id == celery_task_id)
@@ -189,9 +212,12 @@ def list_runs(
     trigger: Trigger | None = None,
     since: datetime | None = None,
     limit: int = 50,
+    steps: bool = False,
 ) -> list[JobRun]:
-    """Newest first."""
+    """Newest first; the steps of longer runs only with ``steps``."""
     stmt = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)
+    if not steps:
+        stmt = stmt.where(JobRun.parent_run_id.is_(None))
     if task:
         stmt = stmt.where(JobRun.task == task)
     if status:
@@ -201,28 +227,41 @@ def list_runs(
     if since:
         stmt = stmt.where(JobRun.started_at >= since)
     try:
-        with _session(dsn) as s:
+        with _db(dsn) as s:
             return list(s.scalars(stmt))
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise _unavailable(exc) from None
 
 
 def latest_per_task(dsn: str) -> list[JobRun]:
     """The most recent run of every task that has run."""
-    newest = select(JobRun.task, func.max(JobRun.id).label("id")).group_by(JobRun.task).subquery()
+    newest = (
+        select(JobRun.task, func.max(JobRun.id).label("id"))
+        .where(JobRun.parent_run_id.is_(None))
+        .group_by(JobRun.task)
+        .subquery()
+    )
     stmt = select(JobRun).join(newest, JobRun.id == newest.c.id).order_by(JobRun.task)
     try:
-        with _session(dsn) as s:
+        with _db(dsn) as s:
             return list(s.scalars(stmt))
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise _unavailable(exc) from None
+
+
+def steps_of(dsn: str, run_id: int) -> list[JobRun]:
+    """The step rows of a run, in order."""
+    with _db(dsn) as s:
+        return list(
+            s.scalars(select(JobRun).where(JobRun.parent_run_id == run_id).order_by(JobRun.id))
+        )
 
 
 def running(dsn: str, tasks: Sequence[str] | None = None) -> list[JobRun]:
     stmt = select(JobRun).where(JobRun.status == RunStatus.RUNNING.value).order_by(JobRun.id)
     if tasks:
         stmt = stmt.where(JobRun.task.in_(list(tasks)))
-    with _session(dsn) as s:
+    with _db(dsn) as s:
         return list(s.scalars(stmt))
 
 
@@ -253,7 +292,7 @@ def sweep_dead_local(
     protected by also requiring two missed heartbeats)."""
     now = now or clock.now()
     cutoff = now - timedelta(seconds=2 * heartbeat_interval_s)
-    with _session(dsn) as s:
+    with _db(dsn) as s:
         candidates = s.execute(
             select(JobRun.id, JobRun.pid).where(
                 JobRun.status == RunStatus.RUNNING.value,
@@ -313,7 +352,7 @@ def _mark_lost(
                 .returning(JobRun.id)
             )
             return [int(r) for r in res.scalars()]
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise _unavailable(exc) from None
 
 
@@ -321,5 +360,5 @@ def _mark_lost(
 
 
 def get_window_run(dsn: str, window_run_id: int) -> WindowRun | None:
-    with _session(dsn) as s:
+    with _db(dsn) as s:
         return s.get(WindowRun, window_run_id)

@@ -285,3 +285,26 @@ def test_history_outage_is_a_transient_error(settings: Settings) -> None:
             started_at=clock.now(),
         )
     assert load_settings().history_dsn.get_secret_value() == settings.history_dsn.get_secret_value()
+
+
+def test_an_outdated_history_schema_never_stops_the_work_and_names_the_fix(
+    settings: Settings,
+) -> None:
+    from maintenance import catalog
+
+    name = f"maint_test_{TAG}_oldschema"
+    dsn = PG_SERVER.rsplit("/", 1)[0] + "/" + name
+    try:
+        migrate.upgrade(dsn, "0001")
+        old = Settings.model_validate(settings.model_dump() | {"history_dsn": SecretStr(dsn)})
+        out = runner.execute(
+            catalog.get("diag.hold"), {"seconds": "0.1"}, settings=old, trigger=Trigger.CLI
+        )
+        assert out.status is RunStatus.SUCCEEDED  # the work was done
+        assert out.history_error and "maint db upgrade" in out.history_error
+        from tasks.signals import check_history_schema  # the worker says it at start-up too
+
+        assert check_history_schema() is None  # the session's own history is current
+    finally:
+        store.dispose_all()
+        pg.drop_database(PG_SERVER, name)

@@ -1,0 +1,97 @@
+"""The RESTORE VERIFICATION CHECKLIST's database part, on a restored database: every
+table's exact row count and the db.stats counts against the backup's manifest, the
+schema objects (indexes, constraints, sequences, views), foreign keys, and the integrity
+checks (orphans, duplicate assignments, illogical dates: MAINT_INTEGRITY_CHECKS).
+
+Used by ``backup.verify --level restore``, ``maint restore`` and ``restore.drill``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from maintenance import dbcheck, pg, stats
+from maintenance.config import Settings
+from maintenance.results import Result
+
+_OBJECTS = """
+SELECT
+  (SELECT count(*) FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')),
+  (SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND c.contype IN ('p', 'u', 'f', 'c', 'x')),
+  (SELECT count(*) FROM pg_sequences WHERE schemaname NOT IN ('pg_catalog', 'information_schema')),
+  (SELECT count(*) FROM pg_views WHERE schemaname NOT IN ('pg_catalog', 'information_schema'))
+  + (SELECT count(*) FROM pg_matviews)
+"""
+
+
+def schema_objects(conn: psycopg.Connection) -> dict[str, int]:
+    """Counts of the user schema's indexes, constraints, sequences and views."""
+    row = conn.execute(_OBJECTS).fetchone()
+    assert row is not None
+    return dict(
+        zip(("indexes", "constraints", "sequences", "views"), (int(v) for v in row), strict=True)
+    )
+
+
+def _differences(expected: dict[str, int], got: dict[str, int | None]) -> str:
+    wrong = {k: (got.get(k), n) for k, n in expected.items() if got.get(k) != n}
+    text = f"{len(expected) - len(wrong)} of {len(expected)} match"
+    if wrong:
+        text += f"; differ (restored, expected): {dict(list(wrong.items())[:10])}"
+    return text
+
+
+def check_restored(result: Result, settings: Settings, data: dict[str, Any], dsn: str) -> None:
+    """Add the restored-database checks to ``result``."""
+    with pg.connect(dsn) as conn:
+        rows: dict[str, int | None] = dict(dbcheck.exact_counts(conn))
+        expected_rows: dict[str, int] = data.get("counts", {}).get("tables", {})
+        result.check(
+            "all tables recovered with their rows",
+            all(rows.get(t) == n for t, n in expected_rows.items()),
+            observed=_differences(expected_rows, rows),
+            expected=f"the manifest's {len(expected_rows)} tables, row for row",
+        )
+        expected_objects: dict[str, int] | None = data.get("objects")
+        if expected_objects:
+            got_objects: dict[str, int | None] = dict(schema_objects(conn))
+            result.check(
+                "schema restored: indexes, constraints, sequences, views",
+                all(got_objects.get(k) == n for k, n in expected_objects.items()),
+                observed=_differences(expected_objects, got_objects),
+                expected=str(expected_objects),
+            )
+        expected_stats: dict[str, int] = data.get("counts", {}).get("stats", {})
+        queries = {
+            k: settings.stats_counts[k] for k in expected_stats if k in settings.stats_counts
+        }
+        got, _errors = stats.exact_counts(conn, queries)
+        for name, n in expected_stats.items():
+            if name in got:
+                result.check(
+                    f"count {name} equals manifest", got[name] == n, observed=got[name], expected=n
+                )
+        unvalidated = dbcheck.unvalidated_foreign_keys(conn)
+        result.check(
+            "foreign keys valid",
+            unvalidated == 0,
+            observed=f"{unvalidated} not validated",
+            expected=0,
+        )
+        for name, (state, value) in dbcheck.run_integrity(
+            conn, dbcheck.integrity_queries(settings)
+        ).items():
+            if state == "not-applicable":
+                result.check(
+                    f"integrity {name}",
+                    False,
+                    observed=value,
+                    expected=0,
+                    warn_only=True,
+                    detail="check does not apply to this schema",
+                )
+            else:
+                result.check(f"integrity {name}", state == "ok", observed=value, expected=0)

@@ -1,0 +1,849 @@
+"""Load a backup file (``.dump.zst``) into an existing, empty database, fast.
+
+The result is what a plain ``pg_restore --no-owner --no-acl`` of the same archive gives
+(same tables, rows, indexes, constraints, sequence values, views, populated materialized
+views), loaded in phases, each timed in :class:`LoadReport` ``phases``:
+
+``toc``
+    Decompress only the archive's head (header and table of contents, usually a few
+    hundred KB) into a private temp folder. Everything pg_restore needs except table
+    data is in there, seekable, so no decompressed copy of the whole archive is ever
+    written (no disk space needed beyond the head).
+``pre_data``
+    ``pg_restore --section=pre-data`` from the head: schemas, types, functions, tables.
+    ``scratch=True``: every plain table is then made ``UNLOGGED`` (no WAL for its rows
+    and indexes; a scratch database is only verified and dropped).
+``data``
+    One sequential decompression of the archive through ``pg_restore -L <table data>
+    -f -``. Its COPY text is cut into large newline-aligned chunks (COPY's text format
+    escapes newlines, so every row is one line), dealt round-robin over ``streams``
+    psycopg connections, each in its own ``COPY ... FROM STDIN``: one dominant table
+    loads on every core instead of through one backend, small tables go to the streams
+    in turn. No per-row Python work. Sequence values (and large objects, if any) follow
+    through ``pg_restore``.
+``vacuum``
+    ``VACUUM`` of each large table that has a foreign key (per the archive): it sets the
+    tables' hint bits and visibility map, so the foreign key checks of the next phase read
+    the index on their column instead of the whole table. Only statistics differ from a
+    plain pg_restore (the tables are vacuumed), never contents.
+``post_data``
+    ``pg_restore --section=post-data -j jobs`` from the head: indexes, constraints,
+    foreign keys, triggers, materialized view data.
+
+Every session runs with ``synchronous_commit=off`` and a ``maintenance_work_mem`` sized
+to the machine (``PGOPTIONS``); one final synchronous commit that writes WAL (``sync``
+phase) flushes the WAL of all of them, so the load is durable before :func:`load`
+returns. Archives smaller than ``simple_below_bytes`` (compressed) load through one
+``pg_restore`` stream fed by the decompressor (phase ``restore``): below that size the
+fixed costs of the phases (a few process starts and connections) are not worth it.
+
+Failure anywhere raises :class:`LoadFailed` with pg_restore's or the server's message
+(scrubbed of secrets); child processes are killed and the temp folder removed. The
+caller drops the half-loaded database. Credentials travel only through the environment
+(:func:`maintenance.pg.libpq_env`) or psycopg, never argv.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import psycopg
+import zstandard
+from psycopg import sql
+
+from maintenance import clock, pg, pgtools, redact
+from maintenance.config import Settings
+from maintenance.errors import MaintenanceError, PermanentError
+
+#: How much COPY text one chunk carries to one stream (and how much is read at a time).
+CHUNK = 4 << 20
+#: Archives (compressed size) below this load through one pg_restore stream.
+SIMPLE_BELOW_BYTES = 3 << 20
+#: First guess of the archive's head (header + table of contents); grown while short.
+HEAD_BYTES = 1 << 20
+#: Free space the temp folder must have before the head is written.
+MIN_FREE_BYTES = 64 << 20
+#: Tables with at least this much COPY text and a foreign key are vacuumed before the
+#: post-data section: the visibility map lets each foreign key check read an index
+#: instead of the whole table.
+VACUUM_ABOVE_BYTES = 64 << 20
+
+_COPY_HEADER = re.compile(rb"^COPY (?P<name>.+?) (?:\(.*\) )?FROM stdin;$", re.DOTALL)
+_ALTER_ADD = re.compile(
+    rb"^ALTER TABLE (?:ONLY )?(?P<table>[^\n]+)\n    ADD CONSTRAINT (?P<rest>.*)$", re.M
+)
+_IDENT = rb'(?:"(?:[^"]|"")*"|[^\s".(]+)'
+_FK_DEF = re.compile(
+    rb"^"
+    + _IDENT
+    + rb" FOREIGN KEY \(.*?\) REFERENCES (?P<ref>"
+    + _IDENT
+    + rb"\."
+    + _IDENT
+    + rb")\("
+)
+_LIST_LINE = re.compile(r"^\s*\d+;\s+\d+\s+\d+\s+(?P<rest>.*)$")
+_SESSION_SQL = (b"SET ", b"SELECT pg_catalog.set_config(")
+_PSQL_GUARDS = (b"\\restrict ", b"\\unrestrict ")
+_POLL_S = 0.2
+
+
+class LoadFailed(PermanentError):
+    """The archive could not be loaded; the database is half-loaded."""
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    duration_s: float
+    method: str
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+def load(
+    archive: Path,
+    dsn: str,
+    *,
+    settings: Settings,
+    server_major: int,
+    scratch: bool = False,
+    jobs: int = 2,
+    workdir: Path | None = None,
+    streams: int | None = None,
+    simple_below_bytes: int = SIMPLE_BELOW_BYTES,
+    maintenance_work_mem_mb: int | None = None,
+) -> LoadReport:
+    """Restore ``archive`` into the empty database of ``dsn``.
+
+    ``scratch``: the database will only be verified and dropped, so its plain tables are
+    loaded ``UNLOGGED``. ``jobs``: pg_restore's ``-j`` for the post-data section;
+    ``streams``: concurrent COPY streams for table data (default ``jobs``). ``workdir``:
+    where the private temp folder goes (default: the system's temp dir); it needs only
+    room for the archive's head. ``simple_below_bytes``: archives smaller than this
+    (compressed) load through a single pg_restore stream. ``maintenance_work_mem_mb``:
+    per session; default a sixteenth of this machine's memory, 64 MB to 1 GB.
+
+    Raises LoadFailed; the caller drops the half-loaded database.
+    """
+    t0 = clock.monotonic()
+    jobs = max(1, jobs)
+    streams = max(1, streams or jobs)
+    try:
+        size = archive.stat().st_size
+    except OSError as exc:
+        raise LoadFailed(f"cannot read {archive.name}: {exc.strerror or exc}") from None
+    pg_restore = _client("pg_restore", settings, server_major)
+    mwm = maintenance_work_mem_mb or _default_mwm_mb()
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _Children() as children:
+        if size < simple_below_bytes:
+            # synchronous_commit=off gains nothing measurable here: no final flush needed
+            env = _env(dsn, {"maintenance_work_mem": f"{mwm}MB"})
+            phases = {
+                "restore": _timed(lambda: _single_stream(archive, dsn, pg_restore, env, children))
+            }
+            method = "pg_restore single stream"
+        else:
+            session = {"synchronous_commit": "off", "maintenance_work_mem": f"{mwm}MB"}
+            env = _env(dsn, session)
+            tmp = Path(tempfile.mkdtemp(prefix=".maint-load-", dir=workdir))
+            try:
+                _check_free(tmp)
+                phases = _phased(
+                    archive, dsn, tmp, pg_restore, env, children,
+                    scratch=scratch, jobs=jobs, streams=streams,
+                    session=session,
+                )  # fmt: skip
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            phases["sync"] = _timed(lambda: _sync(dsn))
+            method = f"phased: pre-data, {streams} COPY stream(s), post-data -j{jobs}" + (
+                ", unlogged" if scratch else ""
+            )
+    return LoadReport(clock.monotonic() - t0, method, phases)
+
+
+# --------------------------------------------------------------------------- the phases
+
+
+def _phased(
+    archive: Path,
+    dsn: str,
+    tmp: Path,
+    pg_restore: str,
+    env: dict[str, str],
+    children: _Children,
+    *,
+    scratch: bool,
+    jobs: int,
+    streams: int,
+    session: dict[str, str],
+) -> dict[str, float]:
+    phases: dict[str, float] = {}
+    dbname = f"--dbname={pg.dbname(dsn)}"
+    common = ["--no-owner", "--no-acl", "--exit-on-error"]
+
+    t = clock.monotonic()
+    head = tmp / "head.dump"
+    data_list = _write_head(archive, head, pg_restore, env, children)
+
+    def foreign_keys() -> list[tuple[bytes, bytes | None]]:
+        argv = [pg_restore, *common, "--section=post-data", "--file=-", str(head)]
+        return _foreign_keys(children.run(argv, env, "post-data").stdout)
+
+    fks = foreign_keys() if scratch else None
+    phases["toc"] = clock.monotonic() - t
+
+    t = clock.monotonic()
+    children.run([pg_restore, *common, "--section=pre-data", dbname, str(head)], env, "pre-data")
+    if fks is not None:
+        _make_unlogged(dsn, fks)
+    phases["pre_data"] = clock.monotonic() - t
+
+    t = clock.monotonic()
+    tables = [line for line in data_list if _desc(line).startswith("TABLE DATA ")]
+    others = [line for line in data_list if not _desc(line).startswith("TABLE DATA ")]
+    sizes: dict[bytes, int] = {}
+    if tables:
+        listing = tmp / "tables.list"
+        listing.write_text("\n".join(tables) + "\n")
+        sizes = _copy_streams(
+            archive, dsn, [pg_restore, *common, "-L", str(listing), "--file=-"], env, children,
+            streams=streams, session=session,
+        )  # fmt: skip
+    if others:
+        listing = tmp / "other.list"
+        listing.write_text("\n".join(others) + "\n")
+        argv = [pg_restore, *common, "-L", str(listing), dbname]
+        if all(_desc(line).startswith("SEQUENCE SET ") for line in others):
+            children.run([*argv, str(head)], env, "sequence values")  # no data blocks to read
+        else:  # large objects: their data is in the archive's body
+            children.run_fed(argv, env, archive, "data")
+    phases["data"] = clock.monotonic() - t
+
+    t = clock.monotonic()
+    big = [name for name, n in sizes.items() if n >= VACUUM_ABOVE_BYTES]
+    if big:
+        fks = foreign_keys() if fks is None else fks
+        big = [name for name in big if name in {table for table, _ in fks}]
+    if big:
+        _sync(dsn)  # hint bits (and so all-visible pages) wait for the commits' WAL flush
+        _vacuum(dsn, big, jobs)
+    phases["vacuum"] = clock.monotonic() - t
+
+    t = clock.monotonic()
+    children.run(
+        [pg_restore, *common, "--section=post-data", f"--jobs={jobs}", dbname, str(head)],
+        env,
+        "post-data",
+    )
+    phases["post_data"] = clock.monotonic() - t
+    return phases
+
+
+def _single_stream(
+    archive: Path, dsn: str, pg_restore: str, env: dict[str, str], children: _Children
+) -> None:
+    argv = [pg_restore, "--no-owner", "--no-acl", "--exit-on-error", f"--dbname={pg.dbname(dsn)}"]
+    children.run_fed(argv, env, archive, "restore")
+
+
+def _write_head(
+    archive: Path, head: Path, pg_restore: str, env: dict[str, str], children: _Children
+) -> list[str]:
+    """Write the archive's head (header + TOC) to ``head``; return the data section's
+    list (``pg_restore -l`` lines). Grows the head until pg_restore reads the whole TOC."""
+    chunks = decompressed(archive)
+    want, written, done = HEAD_BYTES, 0, False
+    fd = os.open(head, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                while written < want and not done:
+                    try:
+                        piece = next(chunks)
+                    except StopIteration:
+                        done = True
+                        break
+                    out.write(piece)
+                    written += len(piece)
+                out.flush()
+                proc = children.run(
+                    [pg_restore, "--list", "--section=data", str(head)],
+                    env,
+                    "reading the table of contents",
+                    check=False,
+                )
+                if proc.returncode == 0:
+                    return [
+                        line
+                        for line in proc.stdout.decode(errors="replace").splitlines()
+                        if _LIST_LINE.match(line)
+                    ]
+                message = _stderr_text(proc.stderr)
+                if done or "end of file" not in message:
+                    raise LoadFailed(f"{archive.name} is not a readable archive: {message}")
+                want *= 4
+    except OSError as exc:
+        raise LoadFailed(
+            f"writing the archive's head in {head.parent}: {exc.strerror or exc}"
+        ) from None
+    finally:
+        chunks.close()
+
+
+def _foreign_keys(post_sql: bytes) -> list[tuple[bytes, bytes | None]]:
+    """(table, referenced table) of every foreign key in the post-data script, names as
+    the archive spells them; referenced None where the definition did not parse."""
+    out: list[tuple[bytes, bytes | None]] = []
+    for m in _ALTER_ADD.finditer(post_sql):
+        rest = m.group("rest")
+        if b" FOREIGN KEY " in rest:
+            ref = _FK_DEF.match(rest)
+            out.append((m.group("table"), ref.group("ref") if ref else None))
+    return out
+
+
+def _make_unlogged(dsn: str, fks: list[tuple[bytes, bytes | None]]) -> None:
+    """Scratch only: plain tables become UNLOGGED while still empty, except those that a
+    foreign key from a table staying permanent (a partitioned parent, say) will reference:
+    PostgreSQL refuses a permanent table's foreign key to an unlogged one. Where a foreign
+    key's tables cannot be told, nothing is converted (a logged load is always right)."""
+    if any(ref is None for _, ref in fks):
+        return
+    with _connect(dsn) as conn:
+        try:
+            names = {name.decode() for pair in fks for name in pair if name is not None}
+        except UnicodeDecodeError:
+            return
+        oids = {
+            name: row[0] if row else None
+            for name in names
+            for row in [conn.execute("SELECT to_regclass(%s)::oid", (name,)).fetchone()]
+        }
+        if any(oid is None for oid in oids.values()):
+            return
+        pairs = [(oids[t.decode()], oids[r.decode()]) for t, r in fks if r is not None]
+        rows = conn.execute(
+            """
+            SELECT c.oid, c.relpersistence = 'p', c.relkind = 'r'
+                   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                   AND n.nspname NOT LIKE 'pg_toast%'
+                   AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                    WHERE d.objid = c.oid AND d.deptype = 'e')
+              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'p')
+            """
+        ).fetchall()
+        permanent = {oid for oid, perm, _ in rows if perm}
+        convert = {oid for oid, perm, plain in rows if perm and plain}
+
+        def settle() -> None:
+            changed = True
+            while changed:
+                changed = False
+                for table, ref in pairs:
+                    if table in permanent - convert and ref in convert:
+                        convert.discard(ref)
+                        changed = True
+
+        settle()
+        done: set[int] = set()
+        for oid in sorted(convert):
+            if oid not in convert:
+                continue
+            try:
+                conn.execute(sql.SQL("ALTER TABLE {} SET UNLOGGED").format(_regclass(conn, oid)))
+                done.add(oid)
+            except psycopg.Error:  # it stays permanent, and so may what it references
+                convert.discard(oid)
+                settle()
+        for oid in sorted(done - convert):  # an empty table: switching back is cheap
+            conn.execute(sql.SQL("ALTER TABLE {} SET LOGGED").format(_regclass(conn, oid)))
+
+
+def _regclass(conn: psycopg.Connection, oid: int) -> sql.Composable:
+    row = conn.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = %s",
+        (oid,),
+    ).fetchone()
+    assert row is not None
+    return sql.Identifier(row[0], row[1])
+
+
+def _vacuum(dsn: str, tables: list[bytes], jobs: int) -> None:
+    """VACUUM the big tables that foreign keys will check: it sets their hint bits and
+    visibility map, so each check scans the index on its column, not the whole heap.
+    Only statistics change; the contents are those pg_restore gives."""
+
+    def one(names: list[bytes]) -> None:
+        with _connect(dsn) as conn:
+            for name in names:
+                conn.execute(b"VACUUM " + name)
+
+    lanes = [tables[i :: max(1, jobs)] for i in range(max(1, jobs))]
+    threads = [_Call(one, lane) for lane in lanes if lane]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for th in threads:
+        if th.error is not None:
+            raise LoadFailed(f"VACUUM after the data: {_db_error(th.error)}")
+
+
+class _Call(threading.Thread):
+    def __init__(self, fn: Any, *args: Any) -> None:
+        super().__init__(daemon=True)
+        self.fn, self.args = fn, args
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.fn(*self.args)
+        except BaseException as exc:  # noqa: BLE001  (re-raised by the caller)
+            self.error = exc
+
+
+def _sync(dsn: str) -> None:
+    """Flush the WAL of every earlier commit (made with synchronous_commit=off): WAL is
+    flushed in order, so one synchronous commit that wrote WAL makes them all durable.
+    A transaction that wrote no WAL commits without a flush, hence the temp table."""
+    with _connect(dsn) as conn:
+        conn.execute("SET synchronous_commit = on")
+        with conn.transaction():
+            conn.execute("CREATE TEMP TABLE maint_load_sync (x int) ON COMMIT DROP")
+
+
+# --------------------------------------------------------------------------- COPY streams
+
+
+class _Stream(threading.Thread):
+    """One connection, one ``COPY ... FROM STDIN`` at a time, fed through a queue."""
+
+    def __init__(self, dsn: str, session: dict[str, str], failed: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.dsn = dsn
+        self.session = session
+        self.failed = failed
+        self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=4)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        copy_cm: Any = None
+        copy: Any = None
+        try:
+            with _connect(self.dsn) as conn:
+                for name, value in self.session.items():
+                    conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+                while True:
+                    kind, payload = self.inbox.get()
+                    if kind == "stop":
+                        return
+                    if self.failed.is_set():
+                        continue  # drain: the reader may still be putting
+                    if kind == "sql":
+                        conn.execute(payload)
+                    elif kind == "begin":
+                        copy_cm = conn.cursor().copy(payload)
+                        copy = copy_cm.__enter__()
+                    elif kind == "data":
+                        copy.write(payload)
+                    elif kind == "end":
+                        cm, copy_cm = copy_cm, None
+                        cm.__exit__(None, None, None)
+        except BaseException as exc:  # noqa: BLE001  (reported by the reader)
+            self.error = exc
+            self.failed.set()
+            with contextlib.suppress(BaseException):
+                while True:  # unblock a reader waiting on a full queue
+                    self.inbox.get_nowait()
+
+    def stop(self) -> None:
+        while self.is_alive():
+            try:
+                self.inbox.put(("stop", None), timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+
+    def put(self, kind: str, payload: Any = None) -> None:
+        while True:
+            if self.failed.is_set():
+                raise _Aborted
+            try:
+                self.inbox.put((kind, payload), timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+
+
+class _Aborted(Exception):
+    """A stream failed; its own error is the one to report."""
+
+
+def _copy_streams(
+    archive: Path,
+    dsn: str,
+    argv: list[str],
+    env: dict[str, str],
+    children: _Children,
+    *,
+    streams: int,
+    session: dict[str, str],
+) -> dict[bytes, int]:
+    """Feed the decompressed archive to ``argv`` (pg_restore writing COPY text to its
+    stdout) and deal that text out to ``streams`` COPY connections. Return the bytes of
+    COPY text of each table (by its name in the archive)."""
+    failed = threading.Event()
+    workers = [_Stream(dsn, session, failed) for _ in range(streams)]
+    for w in workers:
+        w.start()
+    proc = children.spawn(argv, env, stdout=True)
+    feeder = children.feed(proc, archive)
+    assert proc.stdout is not None
+    table: bytes | None = None
+    sizes: dict[bytes, int] = {}
+    try:
+        table = _deal(proc.stdout, workers, sizes)
+    except _Aborted:
+        pass
+    finally:
+        for w in workers:
+            w.stop()
+        if failed.is_set():
+            children.kill(proc)
+    rc = proc.wait()
+    for w in workers:
+        w.join(timeout=60)
+    feeder.check()
+    errors = [w.error for w in workers if w.error is not None]
+    if errors:
+        raise LoadFailed(f"loading table data: {_db_error(errors[0])}")
+    if rc != 0:
+        raise LoadFailed(f"pg_restore (table data) failed (exit {rc}): {children.stderr(proc)}")
+    if table is not None:
+        raise LoadFailed(f"the archive ends inside the data of {table.decode(errors='replace')}")
+    return sizes
+
+
+def _deal(src: IO[bytes], workers: list[_Stream], sizes: dict[bytes, int]) -> bytes | None:
+    """Read pg_restore's script output; send each COPY block's rows in newline-aligned
+    chunks round-robin to the workers, counting each table's bytes in ``sizes``. Return
+    the table whose data was cut short, if any."""
+    n = len(workers)
+    turn = 0
+    table: bytes | None = None  # inside this table's COPY data
+    header: bytes | None = None  # start of a COPY header that spans lines
+    started = [False] * n
+    buf = b""
+    while block := src.read(CHUNK):
+        buf = buf + block if buf else block
+        view = memoryview(buf)
+        pos = 0
+        while True:
+            if table is None:
+                nl = buf.find(b"\n", pos)
+                if nl < 0:
+                    break
+                line, pos = buf[pos:nl], nl + 1
+                if header is not None:  # a quoted name with a newline in it
+                    line, header = header + b"\n" + line, None
+                elif not line or line.startswith((b"--", *_PSQL_GUARDS)):
+                    continue
+                match = _COPY_HEADER.match(line)
+                if match:
+                    table, copy_sql, started = match.group("name"), line[:-1], [False] * n
+                    sizes[table] = 0
+                elif line.startswith(b"COPY ") and len(line) < 1 << 20:
+                    header = line
+                elif line.startswith(_SESSION_SQL) and line.endswith(b";"):
+                    for w in workers:
+                        w.put("sql", line)
+                else:
+                    raise LoadFailed(
+                        "unexpected statement in the archive's table data (only COPY data "
+                        f"is supported): {line[:120].decode(errors='replace')}"
+                    )
+                continue
+            if buf.startswith(b"\\.\n", pos):
+                end, after = pos, pos + 3
+            else:
+                k = buf.find(b"\n\\.\n", pos)
+                end, after = (k + 1, k + 4) if k >= 0 else (-1, -1)
+            if end < 0:  # the block goes on: send every complete line
+                last = buf.rfind(b"\n", pos)
+                if last >= pos:
+                    turn = _send(workers, started, turn, copy_sql, view[pos : last + 1])
+                    sizes[table] += last + 1 - pos
+                    pos = last + 1
+                break
+            if end > pos:
+                turn = _send(workers, started, turn, copy_sql, view[pos:end])
+                sizes[table] += end - pos
+            for i, w in enumerate(workers):
+                if started[i]:
+                    w.put("end")
+            table, pos = None, after
+        buf = buf[pos:]
+    return table if table is not None else header
+
+
+def _send(
+    workers: list[_Stream], started: list[bool], turn: int, copy_sql: bytes, rows: memoryview
+) -> int:
+    i = turn % len(workers)
+    if not started[i]:
+        workers[i].put("begin", copy_sql)
+        started[i] = True
+    workers[i].put("data", rows)
+    return turn + 1
+
+
+# --------------------------------------------------------------------------- children
+
+
+class _Feeder(threading.Thread):
+    """Decompresses the archive into a child's stdin."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], archive: Path) -> None:
+        super().__init__(daemon=True)
+        self.proc = proc
+        self.archive = archive
+        self.chunks = decompressed(archive)
+        self.cut_short = False
+        self.error: str | None = None
+
+    def run(self) -> None:
+        assert self.proc.stdin is not None
+        try:
+            for piece in self.chunks:
+                self.proc.stdin.write(piece)
+        except LoadFailed as exc:
+            self.error = str(exc)
+        except (BrokenPipeError, ValueError):
+            self.cut_short = True  # the child stopped reading: its exit status tells why
+        except OSError as exc:
+            self.error = f"reading {self.archive.name}: {exc.strerror or exc}"
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                self.proc.stdin.close()
+
+    def check(self) -> None:
+        """Raise the decompression's error, if any. Once the child has succeeded, also
+        read what it did not need, so that zstd's checksum (at the end) is checked."""
+        self.join()
+        if self.error is None and self.cut_short and self.proc.returncode == 0:
+            try:
+                for _ in self.chunks:
+                    pass
+            except LoadFailed as exc:
+                self.error = str(exc)
+        self.chunks.close()
+        if self.error is not None:
+            raise LoadFailed(self.error)
+
+
+class _Children:
+    """Every child process of one load: spawned in their own process group (pg_restore
+    -j forks workers), their stderr collected, all killed when the load ends early."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.errors: dict[int, list[bytes]] = {}
+
+    def __enter__(self) -> _Children:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            self.kill(proc)
+
+    def spawn(
+        self, argv: list[str], env: dict[str, str], *, stdin: bool = True, stdout: bool = False
+    ) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        sink: list[bytes] = []
+        self.errors[proc.pid] = sink
+        assert proc.stderr is not None
+        threading.Thread(target=_collect, args=(proc.stderr, sink), daemon=True).start()
+        if stdout and proc.stdout is not None:
+            setpipe = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux: fewer, larger reads
+            if setpipe is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.fcntl(proc.stdout.fileno(), setpipe, 1 << 20)
+        return proc
+
+    def feed(self, proc: subprocess.Popen[bytes], archive: Path) -> _Feeder:
+        feeder = _Feeder(proc, archive)
+        feeder.start()
+        return feeder
+
+    def run(
+        self, argv: list[str], env: dict[str, str], what: str, *, check: bool = True
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run a child to its end; raise LoadFailed if it fails and ``check``."""
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        out, err = proc.communicate()
+        if check and proc.returncode != 0:
+            raise LoadFailed(
+                f"pg_restore ({what}) failed (exit {proc.returncode}): {_stderr_text(err)}"
+            )
+        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+    def run_fed(self, argv: list[str], env: dict[str, str], archive: Path, what: str) -> None:
+        """Run ``argv`` reading the decompressed archive on its stdin."""
+        proc = self.spawn(argv, env)
+        feeder = self.feed(proc, archive)
+        rc = proc.wait()
+        feeder.check()
+        if rc != 0:
+            raise LoadFailed(f"pg_restore ({what}) failed (exit {rc}): {self.stderr(proc)}")
+
+    def stderr(self, proc: subprocess.Popen[bytes]) -> str:
+        if proc.stderr is not None:
+            with contextlib.suppress(OSError, ValueError):
+                proc.stderr.close()
+        return _stderr_text(b"".join(self.errors.get(proc.pid, [])))
+
+    @staticmethod
+    def kill(proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=30)
+
+
+def _collect(stream: IO[bytes], sink: list[bytes]) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        for line in iter(stream.readline, b""):
+            if sum(len(s) for s in sink) < 64_000:
+                sink.append(line)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def decompressed(archive: Path, size: int = CHUNK // 4) -> Generator[bytes, None, None]:
+    """The decompressed bytes of ``archive``, piece by piece. Raises LoadFailed if it does
+    not decompress or is cut short (a truncated zstd frame is an error here, not an end)."""
+    dctx = zstandard.ZstdDecompressor()
+    dobj: Any = None
+    try:
+        with archive.open("rb") as src:
+            while data := src.read(size):
+                while data:
+                    if dobj is None or dobj.eof:
+                        dobj = dctx.decompressobj()
+                    out = dobj.decompress(data)
+                    if out:
+                        yield out
+                    data = dobj.unused_data if dobj.eof else b""
+    except zstandard.ZstdError as exc:
+        raise LoadFailed(f"{archive.name} does not decompress: {exc}") from None
+    except OSError as exc:
+        raise LoadFailed(f"reading {archive.name}: {exc.strerror or exc}") from None
+    if dobj is None or not dobj.eof:
+        raise LoadFailed(f"{archive.name} is truncated: its zstd frame does not end")
+
+
+@contextlib.contextmanager
+def _connect(dsn: str) -> Iterator[psycopg.Connection]:
+    """A connection to the target; any failure, even to connect, is a LoadFailed."""
+    try:
+        with pg.connect(dsn) as conn:
+            yield conn
+    except (psycopg.Error, MaintenanceError) as exc:
+        raise LoadFailed(_db_error(exc)) from None
+
+
+def _db_error(exc: BaseException) -> str:
+    if isinstance(exc, LoadFailed):
+        return str(exc)
+    text = str(exc).strip() or type(exc).__name__
+    context = getattr(getattr(exc, "diag", None), "context", None)
+    if context:
+        text += f" ({context.strip()})"
+    return redact.scrub(text)[:2000]
+
+
+def _stderr_text(data: bytes) -> str:
+    return redact.scrub(data.decode(errors="replace").strip())[:2000] or "no message"
+
+
+def _desc(line: str) -> str:
+    """``3434; 0 29592 TABLE DATA public t owner`` -> ``TABLE DATA public t owner``."""
+    match = _LIST_LINE.match(line)
+    return match.group("rest") if match else ""
+
+
+_CLIENTS: dict[tuple[str, str, int], str] = {}
+
+
+def _client(name: str, settings: Settings, server_major: int) -> str:
+    """pgtools.find, once per process (it runs ``--version`` each time)."""
+    key = (name, str(settings.pg_bin_dir), server_major)
+    if key not in _CLIENTS:
+        _CLIENTS[key] = pgtools.find(name, settings, server_major)
+    return _CLIENTS[key]
+
+
+def _env(dsn: str, session: dict[str, str]) -> dict[str, str]:
+    """libpq environment for ``dsn``, with ``session`` settings appended to PGOPTIONS."""
+    env = pg.libpq_env(dsn)
+    options = [env.get("PGOPTIONS", ""), *(f"-c {k}={v}" for k, v in session.items())]
+    env["PGOPTIONS"] = " ".join(options).strip()
+    return env
+
+
+def _default_mwm_mb() -> int:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError):
+        return 256
+    return int(min(1024, max(64, total // 16 >> 20)))
+
+
+def _check_free(folder: Path) -> None:
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise LoadFailed(
+            f"only {free >> 20} MB free in {folder.parent}: the restore needs {MIN_FREE_BYTES >> 20} MB"
+        )
+
+
+def _timed(fn: Any) -> float:
+    t = clock.monotonic()
+    fn()
+    return clock.monotonic() - t
