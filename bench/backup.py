@@ -25,23 +25,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, bench_settings, ensure_demo, machine, median, timed
+from bench.common import (
+    RESULTS,
+    add_source_args,
+    bench_settings,
+    machine,
+    median,
+    playbook_backup,
+    source,
+    timed,
+)
 from maintenance import catalog, pg, runner
 from maintenance.backup import inventory
-from maintenance.config import load_settings
 from maintenance.results import RunStatus, Trigger
-
-
-def playbook(env: dict[str, str], out: Path) -> int:
-    """pg_dump DB | gzip > out, as the playbook does (without docker-compose exec)."""
-    with out.open("wb") as sink:
-        dump = subprocess.Popen(["pg_dump"], stdout=subprocess.PIPE, env=env)
-        gz = subprocess.Popen(["gzip"], stdin=dump.stdout, stdout=sink)
-        assert dump.stdout is not None
-        dump.stdout.close()
-        if gz.wait() != 0 or dump.wait() != 0:
-            raise SystemExit("the playbook baseline failed")
-    return out.stat().st_size
 
 
 def bare(env: dict[str, str], *args: str) -> None:
@@ -53,17 +49,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--scale", type=float, default=20)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--database", default=None, help="used as is if it exists; seeded if not")
-    ap.add_argument("--dsn", default=None, help="postgresql:// URL of the database to measure")
+    add_source_args(ap)
     args = ap.parse_args()
-    if args.dsn:
-        server, name = args.dsn, pg.dbname(args.dsn)
-    else:
-        server = load_settings().target_dsn.get_secret_value()
-        name = args.database or f"maint_bench_s{args.scale:g}".replace(".", "_")
-    db_size = ensure_demo(server, name, args.scale)
+    server, name, db_size = source(args)
     target = pg.with_dbname(server, name)
     env = pg.libpq_env(target)
     work = Path(tempfile.mkdtemp(prefix="maint-bench-"))
@@ -76,7 +64,7 @@ def main() -> None:
     try:
         for i in range(args.runs):
             print(f"run {i + 1}/{args.runs}", flush=True)
-            t, size = timed(lambda: playbook(env, work / "playbook.sql.gz"))
+            t, size = timed(lambda: playbook_backup(env, work / "playbook.sql.gz"))
             times["playbook"].append(t)
             sizes["playbook"] = size
             (work / "playbook.sql.gz").unlink()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -77,3 +78,37 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def add_source_args(ap: argparse.ArgumentParser) -> None:
+    """--scale, --runs, --database, --dsn: which database a benchmark measures."""
+    ap.add_argument(
+        "--scale", type=float, default=20, help="demo scale if the database must be seeded"
+    )
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--database", default=None, help="used as is if it exists; seeded if not")
+    ap.add_argument("--dsn", default=None, help="postgresql:// URL of the database to measure")
+
+
+def source(args: argparse.Namespace) -> tuple[str, str, int]:
+    """(server DSN, database name, size on disk) of the database to measure: --dsn as is,
+    or --database (default maint_bench_s<scale>) on MAINT_TARGET_DSN's server, seeded
+    only if it does not exist."""
+    if args.dsn:
+        server, name = args.dsn, pg.dbname(args.dsn)
+    else:
+        server = load_settings().target_dsn.get_secret_value()
+        name = args.database or f"maint_bench_s{args.scale:g}".replace(".", "_")
+    return server, name, ensure_demo(server, name, args.scale)
+
+
+def playbook_backup(env: dict[str, str], out: Path, pg_dump: str = "pg_dump") -> int:
+    """``pg_dump DB | gzip > out``, as the playbook does (without docker-compose exec)."""
+    with out.open("wb") as sink:
+        dump = subprocess.Popen([pg_dump], stdout=subprocess.PIPE, env=env)
+        gz = subprocess.Popen(["gzip"], stdin=dump.stdout, stdout=sink)
+        assert dump.stdout is not None
+        dump.stdout.close()
+        if gz.wait() != 0 or dump.wait() != 0:
+            raise SystemExit("the playbook's backup failed")
+    return out.stat().st_size

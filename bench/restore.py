@@ -39,24 +39,13 @@ from typing import Any
 
 import psycopg
 
-from bench.common import RESULTS, ensure_demo, machine, median, timed
+from bench.common import RESULTS, add_source_args, machine, median, playbook_backup, source, timed
 from maintenance import dbcheck, pg, pgtools
 from maintenance.backup import dump
 from maintenance.config import Settings, load_settings
 from maintenance.restore import load as loader
 
 GOAL = 1.5
-
-
-def playbook_backup(pg_dump: str, env: dict[str, str], out: Path) -> None:
-    """pg_dump DB | gzip > out, as the playbook does."""
-    with out.open("wb") as sink:
-        proc = subprocess.Popen([pg_dump], stdout=subprocess.PIPE, env=env)
-        gz = subprocess.Popen(["gzip"], stdin=proc.stdout, stdout=sink)
-        assert proc.stdout is not None
-        proc.stdout.close()
-        if gz.wait() != 0 or proc.wait() != 0:
-            raise SystemExit("the playbook's backup failed")
 
 
 def playbook_restore(psql: str, env: dict[str, str], backup: Path) -> None:
@@ -120,10 +109,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--scale", type=float, default=20)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--database", default=None, help="used as is if it exists; seeded if not")
-    ap.add_argument("--dsn", default=None, help="postgresql:// URL of the database to measure")
+    add_source_args(ap)
     ap.add_argument("--jobs", type=int, default=2, help="load(jobs=...)")
     ap.add_argument(
         "--no-reference", action="store_true", help="skip the single-stream and -j2 references"
@@ -135,19 +121,14 @@ def main() -> None:
     )
     args = ap.parse_args()
     settings: Settings = load_settings()
-    if args.dsn:
-        server, name = args.dsn, pg.dbname(args.dsn)
-    else:
-        server = settings.target_dsn.get_secret_value()
-        name = args.database or f"maint_bench_s{args.scale:g}".replace(".", "_")
-    db_size = ensure_demo(server, name, args.scale)
-    source = pg.with_dbname(server, name)
-    with psycopg.connect(source) as conn:
+    server, name, db_size = source(args)
+    source_dsn = pg.with_dbname(server, name)
+    with psycopg.connect(source_dsn) as conn:
         major = conn.info.server_version // 10000
     pg_dump = pgtools.find("pg_dump", settings, major)
     psql = pgtools.find("psql", settings, major)
     pg_restore = pgtools.find("pg_restore", settings, major)
-    expected = counts(source)
+    expected = counts(source_dsn)
     work = Path(tempfile.mkdtemp(prefix="maint-bench-restore-"))
     sizes: dict[str, int] = {}
     times: dict[str, list[float]] = {"playbook": [], "ours": [], "scratch": []}
@@ -161,9 +142,9 @@ def main() -> None:
     try:
         print("making the two backups (not timed) ...", flush=True)
         gz, zst = work / "backup.sql.gz", work / "backup.dump.zst"
-        playbook_backup(pg_dump, pg.libpq_env(source), gz)
+        playbook_backup(pg.libpq_env(source_dsn), gz, pg_dump)
         made = dump.dump_to(
-            zst, pg_dump=pg_dump, env=pg.libpq_env(source), snapshot=None, level=3, threads=0
+            zst, pg_dump=pg_dump, env=pg.libpq_env(source_dsn), snapshot=None, level=3, threads=0
         )
         sizes = {
             "playbook_sql_gz": gz.stat().st_size,
@@ -212,7 +193,9 @@ def main() -> None:
                 if got != expected:
                     diff = {k: (expected.get(k), got.get(k)) for k in expected.keys() | got.keys()
                             if expected.get(k) != got.get(k)}  # fmt: skip
-                    raise SystemExit(f"{what}: restored row counts differ from the source: {diff}")
+                    raise SystemExit(
+                        f"{what}: restored row counts differ from the source: {diff}"
+                    )
                 times[what].append(t)
                 extra = ""
                 if what in phases:

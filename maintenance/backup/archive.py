@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from maintenance import clock
 from maintenance.backup import crypto, inventory, layout, manifest, policy
@@ -39,7 +39,7 @@ _BUF = 1 << 20
 
 
 class ArchiveParams(Params):
-    backup: str = Field(
+    backup: layout.BackupRef = Field(
         "latest",
         description="Backup id to archive, or 'latest': the newest verified monthly backup.",
     )
@@ -48,16 +48,6 @@ class ArchiveParams(Params):
         description="Archive retention after archiving: archives older than the monthly "
         "retention age go, never the newest MAINT_RETENTION_MIN_VERIFIED.",
     )
-
-    @field_validator("backup")
-    @classmethod
-    def _backup_id(cls, value: str) -> str:
-        if value != "latest":
-            try:
-                layout.parse_id(value)
-            except BadInput as exc:
-                raise ValueError(str(exc)) from None
-        return value
 
 
 def archive_path(root: Path, backup_id: str) -> Path:

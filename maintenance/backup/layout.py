@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Annotated, Any
+
+from pydantic import AfterValidator
 
 from maintenance.errors import BadInput
 
@@ -55,6 +57,21 @@ def parse_id(backup_id: str) -> tuple[Tier, datetime]:
         )
     moment = datetime.strptime(match.group("ts"), _TS_FORMAT).replace(tzinfo=UTC)
     return Tier(match.group("tier")), moment
+
+
+def check_ref(value: str) -> str:
+    """A task parameter naming a backup: ``latest`` or a valid id (never a path)."""
+    if value != "latest":
+        try:
+            parse_id(value)
+        except BadInput as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+#: A backup id or ``latest``, validated when task parameters are parsed: ``../x`` or an
+#: absolute path is a ParamError before the task touches anything.
+BackupRef = Annotated[str, AfterValidator(check_ref)]
 
 
 def inside(root: Path, path: Path) -> Path:

@@ -26,6 +26,12 @@ def level_rank(level: str | None) -> int:
     return LEVELS.index(level) + 1 if level in LEVELS else 0
 
 
+def server_major(data: dict[str, Any], default: int = 15) -> int:
+    """The major version of the server a manifest's backup came from."""
+    head = str(data.get("server_version", "")).split(".")[0]
+    return int(head) if head.isdigit() else default
+
+
 def read(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from maintenance import clock
 from maintenance.backup import crypto, inventory, layout, manifest, policy
@@ -49,7 +49,7 @@ _KEEP_READBACKS = 20
 
 
 class OffsiteParams(Params):
-    backup: str = Field(
+    backup: layout.BackupRef = Field(
         "latest",
         description="Backup id to copy, or 'latest': the newest verified backup of `tier`.",
     )
@@ -63,16 +63,6 @@ class OffsiteParams(Params):
     recheck: bool = Field(
         False, description="Also read back and check every other off-site copy (a full read)."
     )
-
-    @field_validator("backup")
-    @classmethod
-    def _backup_id(cls, value: str) -> str:
-        if value != "latest":
-            try:
-                layout.parse_id(value)
-            except BadInput as exc:
-                raise ValueError(str(exc)) from None
-        return value
 
 
 # --- where copies live --------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from maintenance import clock, dbcheck, pg, pgtools
+from maintenance import clock, pg, pgtools
 from maintenance.backup import decode, inventory, layout, manifest
 from maintenance.backup.inventory import Backup
 from maintenance.backup.layout import Tier
@@ -34,7 +34,7 @@ Level = Literal["checksum", "full", "restore"]
 
 
 class VerifyParams(Params):
-    backup: str = Field("latest", description="A backup id, or 'latest'.")
+    backup: layout.BackupRef = Field("latest", description="A backup id, or 'latest'.")
     tier: Tier | None = Field(None, description="With backup=latest: the newest of this tier.")
     level: Level = Field("full", description="checksum, full or restore.")
 
@@ -144,7 +144,9 @@ def _verify(settings: Settings, backup: Backup, level: Level) -> tuple[list[Chec
 
     # --- restore ------------------------------------------------------------------------
     t2 = clock.monotonic()
-    _restore_checks(result, settings, backup, data)
+    from maintenance.restore import checks  # restore builds on backup: imported late
+
+    checks.scratch_restore(result, settings, backup.path, data, "verify")
     figures["restore_s"] = round(clock.monotonic() - t2, 3)
     return result.checks, figures
 
@@ -179,38 +181,6 @@ def _expected_tables(
                 observed="missing from the archive",
                 expected="present",
             )
-
-
-def _restore_checks(
-    result: Result, settings: Settings, backup: Backup, data: dict[str, Any]
-) -> None:
-    from maintenance.restore import checks, load  # restore builds on backup: imported late
-
-    target = settings.target_dsn.get_secret_value()
-    server_major = int(str(data.get("server_version", "15")).split(".")[0])
-    with dbcheck.scratch_database(target, "verify") as scratch:
-        dsn = pg.with_dbname(target, scratch)
-        try:
-            report = load.load(
-                backup.path,
-                dsn,
-                settings=settings,
-                server_major=server_major,
-                jobs=settings.restore_jobs,
-                scratch=True,
-            )
-        except load.LoadFailed as exc:
-            result.check(
-                "restores into a scratch database", False, observed=str(exc), expected="no error"
-            )
-            return
-        result.check(
-            "restores into a scratch database",
-            True,
-            observed=f"{scratch} in {report.duration_s:.1f}s ({report.method})",
-            expected="no error",
-        )
-        checks.check_restored(result, settings, data, dsn)
 
 
 def passed(checks: list[Check]) -> bool:

@@ -8,13 +8,18 @@ Used by ``backup.verify --level restore``, ``maint restore`` and ``restore.drill
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from maintenance import dbcheck, pg, stats
+from maintenance.backup import manifest
 from maintenance.config import Settings
 from maintenance.results import Result
+
+if TYPE_CHECKING:
+    from maintenance.restore.load import LoadReport
 
 _OBJECTS = """
 SELECT
@@ -42,6 +47,41 @@ def _differences(expected: dict[str, int], got: dict[str, int | None]) -> str:
     if wrong:
         text += f"; differ (restored, expected): {dict(list(wrong.items())[:10])}"
     return text
+
+
+def scratch_restore(
+    result: Result, settings: Settings, archive: Path, data: dict[str, Any], purpose: str
+) -> LoadReport | None:
+    """Restore ``archive`` into a scratch database ``maint_scratch_<purpose>_<random>``
+    (unlogged tables: it is only checked), run :func:`check_restored` on it, drop it.
+    Returns the load report, or None if it did not load (a failed check says why)."""
+    from maintenance.restore import load
+
+    server = settings.target_dsn.get_secret_value()
+    with dbcheck.scratch_database(server, purpose) as scratch:
+        dsn = pg.with_dbname(server, scratch)
+        try:
+            report = load.load(
+                archive,
+                dsn,
+                settings=settings,
+                server_major=manifest.server_major(data),
+                jobs=settings.restore_jobs,
+                scratch=True,
+            )
+        except load.LoadFailed as exc:
+            result.check(
+                "restores into a scratch database", False, observed=str(exc), expected="no error"
+            )
+            return None
+        result.check(
+            "restores into a scratch database",
+            True,
+            observed=f"{scratch}: {report.method}, {report.duration_s:.1f}s",
+            expected="no error",
+        )
+        check_restored(result, settings, data, dsn)
+    return report
 
 
 def check_restored(result: Result, settings: Settings, data: dict[str, Any], dsn: str) -> None:

@@ -20,12 +20,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from maintenance import clock, dbcheck, pg
+from maintenance import clock
 from maintenance.backup import inventory, manifest
 from maintenance.backup import verify as backup_verify
 from maintenance.backup.layout import Tier
 from maintenance.logs_setup import get_logger
-from maintenance.restore import checks, load
+from maintenance.restore import checks
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
 
@@ -65,35 +65,9 @@ def drill(ctx: RunContext, params: DrillParams) -> Result:
 
     found, _ = backup_verify.verify_backup(s, backup, "checksum")
     result.checks.extend(found)
-    server = s.target_dsn.get_secret_value()
-    server_major = int(str(data.get("server_version", "15")).split(".")[0])
     report = None
     if backup_verify.passed(found):
-        with dbcheck.scratch_database(server, "drill") as scratch:
-            dsn = pg.with_dbname(server, scratch)
-            try:
-                report = load.load(
-                    backup.path,
-                    dsn,
-                    settings=s,
-                    server_major=server_major,
-                    jobs=s.restore_jobs,
-                    scratch=True,
-                )
-                result.check(
-                    "restores into a scratch database",
-                    True,
-                    observed=f"{scratch}: {report.method}, {report.duration_s:.1f}s",
-                    expected="no error",
-                )
-                checks.check_restored(result, s, data, dsn)
-            except load.LoadFailed as exc:
-                result.check(
-                    "restores into a scratch database",
-                    False,
-                    observed=str(exc),
-                    expected="no error",
-                )
+        report = checks.scratch_restore(result, s, backup.path, data, "drill")
     rto = (clock.now() - started).total_seconds()
     verified = not result.failed
     result.check(

@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import Field
 
 from maintenance import api, clock, dbcheck, pg, pgtools, redact, stats
-from maintenance.backup import dump, inventory, layout
+from maintenance.backup import dump, inventory, layout, manifest
 from maintenance.backup import verify as backup_verify
 from maintenance.backup.inventory import Backup
 from maintenance.config import Settings
@@ -47,7 +47,9 @@ class HookFailed(PermanentError):
 
 
 class RestoreParams(Params):
-    backup: str = Field(..., description="Backup id to restore, or 'latest' (newest verified).")
+    backup: layout.BackupRef = Field(
+        ..., description="Backup id to restore, or 'latest' (newest verified)."
+    )
     target: str | None = Field(None, description="Database to replace (default: the target's own).")
     yes: bool = Field(
         False, description="Swap without asking (required where nobody can be asked)."
@@ -179,7 +181,7 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
         )
 
     # RESTORE PROCESS, into a new database that is dropped unless it is swapped in
-    server_major = int(str(data.get("server_version", "15")).split(".")[0])
+    server_major = manifest.server_major(data)
     with dbcheck.scratch_database(server, "restore") as new:
         new_dsn = pg.with_dbname(server, new)
         with ctx.step("load", into=new) as step:
