@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import stat
 import tarfile
 from datetime import timedelta
@@ -22,6 +21,7 @@ from maintenance.results import RunStatus, Trigger
 from maintenance.runner import Outcome
 from maintenance.taskspec import TaskSpec
 from tests.conftest import history_rows
+from tests.fakes import fabricate_backup
 
 pytestmark = pytest.mark.integration
 
@@ -38,25 +38,8 @@ SPEC = TaskSpec(
 def make_backup(
     root: Path, backup_id: str, size: int = 300_000, *, level: str = "full", passed: bool = True
 ) -> bytes:
-    """A fabricated backup: random bytes and a manifest with their size and SHA-256."""
-    tier, created = layout.parse_id(backup_id)
-    folder = layout.private_dir(root / tier.value)
-    data = os.urandom(size)
-    with layout.atomic_file(folder / f"{backup_id}{layout.DUMP_SUFFIX}") as handle:
-        handle.write(data)
-    manifest.write(
-        folder / f"{backup_id}{layout.MANIFEST_SUFFIX}",
-        {
-            "format_version": 1,
-            "id": backup_id,
-            "tier": tier.value,
-            "created_at": created.isoformat(),
-            "size_bytes": size,
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "verification": {"level": level, "passed": passed, "at": created.isoformat()},
-        },
-    )
-    return data
+    """A fabricated backup (tests/fakes.py)."""
+    return fabricate_backup(root, backup_id, size, level=level, passed=passed)
 
 
 def an_id(tier: Tier = Tier.MONTHLY, days_ago: float = 1) -> str:

@@ -24,6 +24,7 @@ from maintenance.results import RunStatus, Trigger
 from maintenance.runner import Outcome
 from maintenance.taskspec import TaskSpec
 from tests.conftest import history_rows
+from tests.fakes import fabricate_backup
 
 pytestmark = pytest.mark.integration
 
@@ -41,26 +42,15 @@ MB = 1 << 20
 def make_backup(
     root: Path, backup_id: str, size: int = 100_000, *, level: str = "full", passed: bool = True
 ) -> bytes:
-    """A fabricated backup: random bytes and a manifest with their size and SHA-256."""
-    tier, created = layout.parse_id(backup_id)
-    folder = layout.private_dir(root / tier.value)
-    data = os.urandom(size)
-    with layout.atomic_file(folder / f"{backup_id}{layout.DUMP_SUFFIX}") as handle:
-        handle.write(data)
-    manifest.write(
-        folder / f"{backup_id}{layout.MANIFEST_SUFFIX}",
-        {
-            "format_version": 1,
-            "id": backup_id,
-            "tier": tier.value,
-            "created_at": created.isoformat(),
-            "size_bytes": size,
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "verification": {"level": level, "passed": passed, "at": created.isoformat()},
-            "database": {"name": "residency_scheduler", "tables": 12},
-        },
+    """A fabricated backup (tests/fakes.py)."""
+    return fabricate_backup(
+        root,
+        backup_id,
+        size,
+        level=level,
+        passed=passed,
+        extra={"database": {"name": "residency_scheduler", "tables": 12}},
     )
-    return data
 
 
 def recent_id(tier: Tier = Tier.MONTHLY, days_ago: float = 1) -> str:
