@@ -12,9 +12,10 @@ import contextlib
 import re
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import zstandard
 
@@ -22,7 +23,9 @@ from maintenance import redact
 from maintenance.errors import PermanentError
 
 CHUNK = 1 << 20
-_COPY_HEADER = re.compile(rb"^COPY (?P<name>.+?) (?:\(.*\) )?FROM stdin;$")
+#: A COPY block's first line. DOTALL: a quoted table name may hold a newline, so the
+#: header can span lines (see :meth:`CopyCounter.feed`).
+COPY_HEADER = re.compile(rb"^COPY (?P<name>.+?) (?:\(.*\) )?FROM stdin;$", re.DOTALL)
 
 
 class DecodeFailed(PermanentError):
@@ -76,10 +79,13 @@ class CopyCounter:
                     self._buf = buf[max(pos, len(buf) - 5) :]
                     return
                 j = buf.find(b"\n", i + 1)
+                # a newline inside a quoted name: the header goes on to the next line
+                while j >= 0 and buf.count(b'"', i + 1, j) % 2 == 1:
+                    j = buf.find(b"\n", j + 1)
                 if j < 0:
                     self._buf = buf[i:]
                     return
-                match = _COPY_HEADER.match(buf[i + 1 : j])
+                match = COPY_HEADER.match(buf[i + 1 : j])
                 if match is None:  # "COPY" at a line start that is not a data block
                     pos = j
                     continue
@@ -112,30 +118,40 @@ class Decoded:
     dump_bytes: int
 
 
-def stream_into(path: Path, sink: IO[bytes]) -> int:
-    """Decompress ``path`` into ``sink``; return the bytes written. Raises DecodeFailed.
+def chunks(path: Path, size: int = CHUNK) -> Iterator[bytes]:
+    """The decompressed bytes of ``path``, piece by piece. Raises DecodeFailed if it does
+    not decompress or is cut short.
 
-    The frame must end exactly at the end of the file: zstd's streaming reader hands out
-    every byte of a frame that is cut short (even one missing only its checksum) without
-    complaint, so completeness is checked here.
+    zstd's streaming reader hands out every byte of a frame that is cut short (even one
+    missing only its checksum) without complaint, so completeness is checked here.
+    Concatenated frames are read in turn, as ``zstd -d`` does.
     """
-    written = 0
-    dobj = zstandard.ZstdDecompressor().decompressobj()
+    dctx = zstandard.ZstdDecompressor()
+    dobj: Any = None
     try:
         with path.open("rb") as src:
-            while chunk := src.read(CHUNK):
-                if dobj.eof:
-                    raise DecodeFailed(f"{path.name} has data after the end of its zstd frame")
-                out = dobj.decompress(chunk)
-                if out:
-                    sink.write(out)
-                    written += len(out)
+            while data := src.read(size):
+                while data:
+                    if dobj is None or dobj.eof:
+                        dobj = dctx.decompressobj()
+                    out = dobj.decompress(data)
+                    if out:
+                        yield out
+                    data = dobj.unused_data if dobj.eof else b""
     except zstandard.ZstdError as exc:
         raise DecodeFailed(f"{path.name} does not decompress: {exc}") from None
-    if not dobj.eof:
+    except OSError as exc:
+        raise DecodeFailed(f"reading {path.name}: {exc.strerror or exc}") from None
+    if dobj is None or not dobj.eof:
         raise DecodeFailed(f"{path.name} is truncated: its zstd frame does not end")
-    if dobj.unused_data:
-        raise DecodeFailed(f"{path.name} has data after the end of its zstd frame")
+
+
+def stream_into(path: Path, sink: IO[bytes]) -> int:
+    """Decompress ``path`` into ``sink``; return the bytes written. Raises DecodeFailed."""
+    written = 0
+    for out in chunks(path):
+        sink.write(out)
+        written += len(out)
     return written
 
 

@@ -61,10 +61,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import psycopg
-import zstandard
 from psycopg import sql
 
 from maintenance import clock, pg, pgtools, redact
+from maintenance.backup import decode
 from maintenance.config import Settings
 from maintenance.errors import MaintenanceError, PermanentError
 
@@ -81,7 +81,6 @@ MIN_FREE_BYTES = 64 << 20
 #: instead of the whole table.
 VACUUM_ABOVE_BYTES = 64 << 20
 
-_COPY_HEADER = re.compile(rb"^COPY (?P<name>.+?) (?:\(.*\) )?FROM stdin;$", re.DOTALL)
 _ALTER_ADD = re.compile(
     rb"^ALTER TABLE (?:ONLY )?(?P<table>[^\n]+)\n    ADD CONSTRAINT (?P<rest>.*)$", re.M
 )
@@ -565,7 +564,7 @@ def _deal(src: IO[bytes], workers: list[_Stream], sizes: dict[bytes, int]) -> by
                     line, header = header + b"\n" + line, None
                 elif not line or line.startswith((b"--", *_PSQL_GUARDS)):
                     continue
-                match = _COPY_HEADER.match(line)
+                match = decode.COPY_HEADER.match(line)
                 if match:
                     table, copy_sql, started = match.group("name"), line[:-1], [False] * n
                     sizes[table] = 0
@@ -756,26 +755,11 @@ def _collect(stream: IO[bytes], sink: list[bytes]) -> None:
 
 
 def decompressed(archive: Path, size: int = CHUNK // 4) -> Generator[bytes, None, None]:
-    """The decompressed bytes of ``archive``, piece by piece. Raises LoadFailed if it does
-    not decompress or is cut short (a truncated zstd frame is an error here, not an end)."""
-    dctx = zstandard.ZstdDecompressor()
-    dobj: Any = None
+    """The decompressed bytes of ``archive`` (:func:`decode.chunks`), as LoadFailed."""
     try:
-        with archive.open("rb") as src:
-            while data := src.read(size):
-                while data:
-                    if dobj is None or dobj.eof:
-                        dobj = dctx.decompressobj()
-                    out = dobj.decompress(data)
-                    if out:
-                        yield out
-                    data = dobj.unused_data if dobj.eof else b""
-    except zstandard.ZstdError as exc:
-        raise LoadFailed(f"{archive.name} does not decompress: {exc}") from None
-    except OSError as exc:
-        raise LoadFailed(f"reading {archive.name}: {exc.strerror or exc}") from None
-    if dobj is None or not dobj.eof:
-        raise LoadFailed(f"{archive.name} is truncated: its zstd frame does not end")
+        yield from decode.chunks(archive, size)
+    except decode.DecodeFailed as exc:
+        raise LoadFailed(str(exc)) from None
 
 
 @contextlib.contextmanager
