@@ -14,6 +14,7 @@ from maintenance.backup import offsite as backup_offsite
 from maintenance.backup import retention as backup_retention
 from maintenance.backup import verify as backup_verify
 from maintenance.errors import ConfigError, UnknownTask
+from maintenance.redelivery import NEVER, LostRetry
 from maintenance.restore import drill as restore_drill
 from maintenance.restore import run as restore_run
 from maintenance.taskspec import TaskSpec
@@ -33,6 +34,10 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         soft_time_limit=4 * 3600,
         time_limit=4 * 3600 + 600,
         max_retries=2,
+        # A backup lost with its worker is taken once more while it is still due (the
+        # message comes back after the broker's visibility timeout, ~6.7 h): before the
+        # next night's backup, never twice.
+        lost_retry=LostRetry(attempts=1, within_s=20 * 3600),
     ),
     TaskSpec(
         name="backup.retention",
@@ -89,6 +94,8 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         soft_time_limit=6 * 3600,
         time_limit=6 * 3600 + 600,
         max_retries=0,
+        # Never re-run a lost restore: hours later it would be an unannounced swap.
+        lost_retry=NEVER,
     ),
     TaskSpec(
         name="restore.drill",

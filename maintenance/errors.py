@@ -4,7 +4,8 @@ The tree tells callers what is worth retrying::
 
     MaintenanceError
     ├── TransientError        retry later: the same call may succeed (a database restarting)
-    │   └── ServiceUnavailable    a database, Redis or the API did not answer
+    │   ├── ServiceUnavailable    a database, Redis or the API did not answer
+    │   └── LockLost              the session holding the run's singleton lock died
     ├── PermanentError        retrying will not help: fix the input or the system first
     │   ├── ServiceRefused        a service answered and said no (wrong password, no such database)
     │   ├── ConfigError           a setting is missing or malformed (named in the message)
@@ -14,10 +15,14 @@ The tree tells callers what is worth retrying::
     │   └── CheckFailed           a run completed but one of its checks failed
     └── RunSkipped            not an error: the run chose not to act (lock held, blackout)
 
-Only ``TransientError`` subclasses are retried by the Celery wrappers.
+Only what :func:`is_transient` calls transient is retried by the Celery wrappers: a
+``TransientError``, or a psycopg ``OperationalError`` that says the connection was lost
+(a server restart mid-query), which reaches us without passing through our own code.
 """
 
 from __future__ import annotations
+
+import psycopg
 
 
 class MaintenanceError(Exception):
@@ -35,6 +40,11 @@ class TransientError(MaintenanceError):
 
 class ServiceUnavailable(TransientError):
     """A service the run needs (PostgreSQL, Redis, the scheduler API) did not answer."""
+
+
+class LockLost(TransientError):
+    """The session holding the run's singleton lock is gone: another copy could start,
+    so the run stops. A retry takes the lock again."""
 
 
 class PermanentError(MaintenanceError):
@@ -71,3 +81,20 @@ class RunSkipped(MaintenanceError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+#: SQLSTATEs of an OperationalError that a later attempt may not meet: connection
+#: exceptions (class 08), an administrator's or crash shutdown, "cannot connect now"
+#: (starting up), too many connections. Not 57014 (a statement timeout repeats) nor
+#: 53100 (a full disk stays full).
+_TRANSIENT_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a retry of the call that raised ``exc`` could succeed."""
+    if isinstance(exc, MaintenanceError):
+        return exc.transient
+    if isinstance(exc, psycopg.OperationalError):
+        state = exc.sqlstate
+        return state is None or state.startswith("08") or state in _TRANSIENT_SQLSTATES
+    return False

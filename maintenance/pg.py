@@ -99,14 +99,16 @@ def check_dbname(name: str) -> str:
 
 @contextmanager
 def connect(
-    dsn: str, *, autocommit: bool = True, timeout: float = 10
+    dsn: str, *, autocommit: bool = True, timeout: float = 10, **options: str | int
 ) -> Iterator[psycopg.Connection]:
     """Open a psycopg connection; a refused connection raises ServiceUnavailable.
 
-    The message names the database and server, never the password.
+    ``options`` are further libpq connection parameters (``application_name``,
+    ``keepalives`` ...). The message names the database and server, never the password.
     """
     try:
-        conn = psycopg.connect(dsn, autocommit=autocommit, connect_timeout=max(1, int(timeout)))
+        conninfo = psycopg.conninfo.make_conninfo(dsn, **options) if options else dsn
+        conn = psycopg.connect(conninfo, autocommit=autocommit, connect_timeout=max(1, int(timeout)))
     except psycopg.OperationalError as exc:
         host, port = server_identity(dsn)
         text = str(exc).strip() or repr(exc)

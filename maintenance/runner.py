@@ -6,13 +6,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from maintenance import locks
+from maintenance import clock, locks, redelivery
 from maintenance.config import Settings
-from maintenance.errors import BadInput, MaintenanceError, ParamError, RunSkipped
+from maintenance.errors import BadInput, ParamError, RunSkipped, is_transient
 from maintenance.history import store
 from maintenance.history.recorder import RunRecorder
 from maintenance.results import RunStatus, Trigger
-from maintenance.taskspec import RunContext, TaskSpec
+from maintenance.taskspec import Params, RunContext, TaskSpec
+
+#: When the session that holds a lock belongs to a process known to be gone, PostgreSQL
+#: ends it a moment later: wait this long for the lock before recording ``skipped``.
+LOCK_RELEASE_WAIT_S = 10.0
 
 
 @dataclass
@@ -29,6 +33,9 @@ class Outcome:
     result: dict[str, Any] | None = None
     history_error: str | None = None
     exc: BaseException | None = field(default=None, repr=False)
+    #: A redelivered message whose run was lost, and the task's policy retries it: the
+    #: caller sends a new attempt (the message itself was not executed).
+    retry_lost: bool = False
 
     @property
     def bad_input(self) -> bool:
@@ -36,7 +43,7 @@ class Outcome:
 
     @property
     def transient(self) -> bool:
-        return isinstance(self.exc, MaintenanceError) and self.exc.transient
+        return self.exc is not None and is_transient(self.exc)
 
     @property
     def exit_code(self) -> int:
@@ -83,33 +90,63 @@ def execute(
     attempt: int = 1,
     window_run_id: int | None = None,
     confirm: Callable[[str], bool] | None = None,
+    redelivered: bool = False,
 ) -> Outcome:
     """Run ``spec`` once and record it. Exceptions become the outcome (``exc``), except
-    BaseExceptions (a worker's shutdown), which are recorded and re-raised."""
+    BaseExceptions (a worker's shutdown), which are recorded and re-raised.
+
+    A run with a ``celery_task_id`` (a delivered message) is claimed by that id and
+    ``attempt`` first: a message whose run is already recorded is never executed again,
+    only recorded ``skipped`` (:mod:`maintenance.redelivery`). ``redelivered`` is the
+    broker's flag; such a message is not executed when the claim cannot be checked.
+    """
+    problem: BadInput | None = None
+    params: Params | None = None
+    if positional:
+        problem = ParamError(
+            f"{spec.name}: positional arguments are not accepted "
+            f"(got {list(positional)!r}); pass parameters by name (kwargs)"
+        )
+    else:
+        try:
+            params = spec.parse(raw_params)
+        except BadInput as exc:
+            problem = exc
     start = store.RunStart(
         task=spec.name,
         trigger=trigger,
-        params=dict(raw_params),
+        # stored as validated and typed (60, not "60"); what was given, not the defaults
+        params=params.model_dump(mode="json", exclude_unset=True) if params else dict(raw_params),
         celery_task_id=celery_task_id,
         attempt=attempt,
         window_run_id=window_run_id,
     )
     caught: BaseException | None = None
-    rec = RunRecorder(settings, start)
+    retry_lost = False
+    rec = RunRecorder(settings, start, claim=celery_task_id is not None)
     try:
         with rec:
-            if positional:
-                raise ParamError(
-                    f"{spec.name}: positional arguments are not accepted "
-                    f"(got {list(positional)!r}); pass parameters by name (kwargs)"
+            if rec.earlier is not None and rec.earlier.seen is not None:
+                decision = redelivery.decide(
+                    rec.earlier.seen, list(rec.earlier.runs), spec.lost_retry, clock.now()
                 )
-            params = spec.parse(raw_params)
+                retry_lost = decision.retry
+                raise RunSkipped(decision.reason)
+            if rec.claim and not rec.claim_checked and redelivered:
+                raise RunSkipped(
+                    "redelivered, and the job-history database could not be asked whether "
+                    "its run already happened: not run (beat or on-call runs it again)"
+                )
+            if problem is not None:
+                raise problem
+            assert params is not None
             ctx = RunContext(settings, rec.run_id, trigger, spec.name, window_run_id, confirm)
             if spec.exclusive:
                 dsn = settings.history_dsn.get_secret_value()
-                with locks.try_exclusive(dsn, spec.lock_name) as got:
-                    if not got:
+                with locks.try_exclusive(dsn, spec.lock_name, wait_for_dead_s=LOCK_RELEASE_WAIT_S) as lock:
+                    if not lock:
                         raise RunSkipped(_held_by(dsn, spec, rec.run_id))
+                    rec.watch(lock)
                     rec.complete(spec.func(ctx, params))
             else:
                 rec.complete(spec.func(ctx, params))
@@ -119,7 +156,9 @@ def execute(
         rec.status = RunStatus.FAILED
         rec.error_type, rec.error_message = type(caught).__name__, str(caught)
         rec.summary = f"{rec.error_type}: {rec.error_message}"
-    return Outcome.of(rec, caught)
+    outcome = Outcome.of(rec, caught)
+    outcome.retry_lost = retry_lost
+    return outcome
 
 
 def _held_by(dsn: str, spec: TaskSpec[Any], own_run_id: int | None) -> str:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from maintenance.config import Settings
 from maintenance.errors import ParamError
+from maintenance.redelivery import NEVER, LostRetry
 from maintenance.results import Result, Trigger
 
 
@@ -103,6 +104,9 @@ class TaskSpec(Generic[P]):
     time_limit: int = 360
     #: Retries of a TransientError by the workers (the CLI does not retry).
     max_retries: int = 3
+    #: Whether a run whose worker died is retried when its message comes back (default:
+    #: never; the redelivered message is recorded ``skipped``).
+    lost_retry: LostRetry = NEVER
 
     def __post_init__(self) -> None:
         if self.time_limit <= self.soft_time_limit:

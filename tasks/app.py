@@ -1,7 +1,7 @@
 """The Celery app, configured for long unattended jobs on a Redis broker.
 
-Settings are read when this module is imported, so a worker, beat or Flower with a bad
-setting stops at start with a message naming it.
+``celery -A tasks``, ``-A tasks.app`` and ``-A tasks.celery`` all find it. Importing this
+module reads no setting: :func:`create_app` defers the configuration until Celery needs it.
 """
 
 from __future__ import annotations
@@ -62,14 +62,31 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_redirect_stdouts": False,
         "worker_max_tasks_per_child": 200,
         "beat_schedule": beat_schedule.build(settings),
+        # Each task's time limits, overridable with MAINT_TIME_LIMITS: applied when the
+        # tasks are bound, so defining a task reads no setting.
+        "task_annotations": {
+            spec.name: dict(zip(("soft_time_limit", "time_limit"), catalog.time_limits(spec, settings.time_limits), strict=True))
+            for spec in catalog.SPECS
+        },
     }
 
 
-settings = get_settings()
-logs_setup.configure(settings.log_level, settings.log_format)
+def create_app() -> Celery:
+    """The Celery app, its configuration read from the settings when Celery first needs
+    it (a worker, beat or Flower starting), not when this module is imported: a bad
+    setting still stops them at start with a message naming it."""
+    celery = Celery(
+        "maintenance",
+        include=["tasks.backup", "tasks.db", "tasks.diag", "tasks.restore", "tasks.signals"],
+    )
+    celery.add_defaults(_configure)
+    return celery
 
-app = Celery(
-    "maintenance",
-    include=["tasks.backup", "tasks.db", "tasks.diag", "tasks.restore", "tasks.signals"],
-)
-app.conf.update(celery_config(settings))
+
+def _configure() -> dict[str, Any]:
+    settings = get_settings()
+    logs_setup.configure(settings.log_level, settings.log_format)
+    return celery_config(settings)
+
+
+app = create_app()

@@ -19,9 +19,9 @@ from celery import signals
 from celery.exceptions import TimeLimitExceeded
 
 from maintenance import logs_setup
+from maintenance.config import get_settings
 from maintenance.errors import MaintenanceError
 from maintenance.history import store
-from tasks.app import settings
 
 log = logs_setup.get_logger("maint.worker")
 _reaper_started = threading.Event()
@@ -29,10 +29,12 @@ _reaper_started = threading.Event()
 
 @signals.setup_logging.connect
 def _setup_logging(**_: Any) -> None:
+    settings = get_settings()
     logs_setup.configure(settings.log_level, settings.log_format, force=True)
 
 
 def reap_once() -> list[int]:
+    settings = get_settings()
     dsn = settings.history_dsn.get_secret_value()
     lost = store.sweep_dead_local(dsn, heartbeat_interval_s=settings.heartbeat_interval_s)
     lost += store.reap(dsn, lost_after_s=settings.lost_after_s)
@@ -42,7 +44,7 @@ def reap_once() -> list[int]:
 
 
 def _reaper_loop(stop: threading.Event) -> None:
-    while not stop.wait(settings.reap_interval_s):
+    while not stop.wait(get_settings().reap_interval_s):
         try:
             reap_once()
         except MaintenanceError as exc:
@@ -54,7 +56,7 @@ def check_history_schema() -> str | None:
     from maintenance.history import migrate
 
     try:
-        current = migrate.current(settings.history_dsn.get_secret_value())
+        current = migrate.current(get_settings().history_dsn.get_secret_value())
     except Exception as exc:  # noqa: BLE001 - reported, never fatal: tasks run without a record
         return f"cannot read the job-history schema: {exc}"
     if current != migrate.head():
@@ -85,7 +87,7 @@ def _on_task_failure(
     """Runs in the worker's parent for these two; in the child the row is already done."""
     if not task_id or not isinstance(exception, WorkerLostError | TimeLimitExceeded):
         return
-    dsn = settings.history_dsn.get_secret_value()
+    dsn = get_settings().history_dsn.get_secret_value()
     try:
         if isinstance(exception, TimeLimitExceeded):
             ids = store.fail_running_by_celery_id(

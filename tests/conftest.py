@@ -214,13 +214,13 @@ class Worker:
 def start_worker(
     env: dict[str, str], log_path: Path, *, concurrency: int = 2, name: str | None = None
 ) -> Worker:
-    """Start ``celery -A tasks.app worker`` and wait until it answers a ping."""
+    """Start ``celery -A tasks worker`` and wait until it answers a ping."""
     name = name or f"w{secrets.token_hex(3)}@{TAG}"
     proc = subprocess.Popen(
         [
             venv_bin("celery"),
             "-A",
-            "tasks.app",
+            "tasks",  # Celery's convention for a package: finds tasks.celery:app
             "worker",
             "--pool",
             "prefork",

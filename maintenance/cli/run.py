@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from maintenance import catalog, runner
+from maintenance import catalog, dispatch, runner
+from maintenance.cli import follow
 from maintenance.cli.render import err, out, print_json, show_run, styled
 from maintenance.config import Settings, get_settings
 from maintenance.errors import BadInput, ParamError
@@ -85,56 +85,37 @@ def _enqueue(
     except BadInput as exc:
         runner.reject(spec, raw, exc, settings=settings, trigger=Trigger.ADHOC)
         raise
-    # Import Celery only here: the rest of the CLI works without a broker.
-    from maintenance import redact
-    from tasks.app import app
-    from tasks.base import headers_for
-
-    result = app.send_task(
-        name,
-        kwargs=raw,
-        queue=settings.queue,
-        headers=headers_for(Trigger.ADHOC),
-        kwargsrepr=repr(redact.redact_params(raw)),
-    )
+    dispatcher = dispatch.load()
+    celery_id = dispatcher.send(name, raw, trigger=Trigger.ADHOC)
     if not wait:
         if as_json:
-            print_json({"task": name, "celery_task_id": result.id, "status": "queued"})
+            print_json({"task": name, "celery_task_id": celery_id, "status": "queued"})
         else:
-            out.print(f"queued {name} as {result.id}; follow it with `maint history --task {name}`")
+            out.print(f"queued {name} as {celery_id}; follow it with `maint history --task {name}`")
         return
-    dsn = settings.history_dsn.get_secret_value()
-    try:
-        result.get(timeout=timeout, propagate=False, disable_sync_subtasks=False)
-    except Exception as exc:  # noqa: BLE001 - celery raises TimeoutError and broker errors
-        err.print(f"[red]gave up waiting[/] for {name} ({result.id}) after {timeout:g}s: {exc}")
-        raise typer.Exit(1) from None
-    rows = _wait_for_rows(dsn, result.id)
-    if not rows:
-        err.print(f"[red]no history row[/] for {name} ({result.id}): see the worker's log")
+    done = follow.follow(
+        settings.history_dsn.get_secret_value(),
+        celery_id,
+        dispatcher.state,
+        timeout=timeout,
+        lost_after_s=settings.lost_after_s,
+    )
+    if done is None:
+        err.print(
+            f"[red]gave up waiting[/] for {name} ({celery_id}) after {timeout:g}s: "
+            "no worker finished it; see `maint history` and the worker's log"
+        )
         raise typer.Exit(1)
-    last = rows[-1]
+    last = done.last
     if as_json:
         from maintenance.cli.render import run_dict
 
-        print_json(run_dict(last) | {"attempts": len(rows)})
+        print_json(run_dict(last) | {"attempts": len(done.rows)})
     else:
         show_run(last, settings.zone)
     status = RunStatus(last.status)
     code = 2 if last.error_type in ("ParamError", "UnknownTask", "BadInput") else status.exit_code
     raise typer.Exit(code)
-
-
-def _wait_for_rows(dsn: str, celery_id: str, grace_s: float = 10) -> list[Any]:
-    """The Celery result is stored just after the row is completed; allow a moment."""
-    deadline = time.monotonic() + grace_s
-    while True:
-        rows = store.runs_for_celery_id(dsn, celery_id)
-        if rows and rows[-1].status != RunStatus.RUNNING.value:
-            return rows
-        if time.monotonic() > deadline:
-            return rows
-        time.sleep(0.2)
 
 
 def tasks(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:

@@ -15,6 +15,7 @@ propagates. A row that could not be inserted at start is written whole at the en
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import traceback
 from types import TracebackType
@@ -22,9 +23,9 @@ from typing import Any, Literal, Self
 
 import structlog
 
-from maintenance import clock, redact
+from maintenance import clock, locks, redact
 from maintenance.config import Settings
-from maintenance.errors import MaintenanceError, RunSkipped
+from maintenance.errors import LockLost, MaintenanceError, RunSkipped
 from maintenance.history import store
 from maintenance.logs_setup import get_logger
 from maintenance.results import Result, RunStatus
@@ -35,10 +36,20 @@ MAX_MESSAGE = 4000
 
 
 class _Heartbeat(threading.Thread):
+    """Refreshes the row's heartbeat; with a lock to watch, also checks the lock's session
+    and stops the run (raises LockLost in its thread) when the session is gone."""
+
     def __init__(self, dsn: str, run_id: int, interval: float) -> None:
         super().__init__(name=f"heartbeat-{run_id}", daemon=True)
         self.dsn, self.run_id, self.interval = dsn, run_id, interval
         self.stopped = threading.Event()
+        self._guard = threading.Lock()
+        self._lock: locks.Held | None = None
+        self._body_thread: int | None = None
+
+    def watch(self, lock: locks.Held, body_thread: int) -> None:
+        with self._guard:
+            self._lock, self._body_thread = lock, body_thread
 
     def run(self) -> None:
         while not self.stopped.wait(self.interval):
@@ -47,11 +58,36 @@ class _Heartbeat(threading.Thread):
                     log.warning("history.heartbeat_orphaned", run_id=self.run_id)
             except Exception as exc:  # noqa: BLE001 - the history DB may come back; keep trying
                 log.warning("history.heartbeat_failed", run_id=self.run_id, error=str(exc))
+            self._check_lock()
+
+    def _check_lock(self) -> None:
+        lock = self._lock
+        if lock is None or lock.alive():
+            return
+        with self._guard:
+            if self._body_thread is None or self.stopped.is_set():
+                return  # the body has ended meanwhile
+            log.error("run.lock_lost", run_id=self.run_id, lock=lock.name)
+            _raise_in(self._body_thread, LockLost)
+            self._lock = self._body_thread = None
 
     def stop(self) -> None:
-        self.stopped.set()
+        with self._guard:  # after this, no LockLost can be raised into the body
+            self.stopped.set()
+            if self._body_thread is not None:
+                _raise_in(self._body_thread, None)  # cancel one not yet delivered
+            self._body_thread = None
         if self.is_alive() and threading.current_thread() is not self:
             self.join(timeout=self.interval + 5)
+
+
+def _raise_in(thread_id: int, exc: type[BaseException] | None) -> None:
+    """Raise ``exc`` in thread ``thread_id`` at its next Python instruction (None: cancel
+    a pending one). It is how a watchdog stops a body that runs in another thread; a body
+    blocked inside a C call sees it when the call returns."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc else None
+    )
 
 
 #: Exceptions the worker raises into a task carry no message of their own.
@@ -60,6 +96,9 @@ _KNOWN_MESSAGES = {
     "(limits: `maint tasks --json`; change them with MAINT_TIME_LIMITS)",
     "KeyboardInterrupt": "interrupted (Ctrl-C)",
     "SystemExit": "the process was asked to exit while the run was in progress",
+    "LockLost": "the database session holding this run's singleton lock is gone "
+    "(connection cut, server restart, pg_terminate_backend): stopped, so that a second copy "
+    "cannot run beside it",
 }
 
 
@@ -74,9 +113,15 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
 class RunRecorder:
     """Records one run. See the module docstring."""
 
-    def __init__(self, settings: Settings, start: store.RunStart) -> None:
+    def __init__(self, settings: Settings, start: store.RunStart, *, claim: bool = False) -> None:
         self.settings = settings
         self.start = start
+        #: Claim the run by its Celery task id and attempt (a delivered message): see
+        #: :func:`store.claim_run`. ``earlier`` is then what the claim found, and
+        #: ``claim_checked`` False if the history could not be asked.
+        self.claim = claim and start.celery_task_id is not None
+        self.earlier: store.Claim | None = None
+        self.claim_checked = False
         self.dsn = settings.history_dsn.get_secret_value()
         self.run_id: int | None = None
         self.result: Result | None = None
@@ -104,16 +149,31 @@ class RunRecorder:
             )
         )
         try:
-            self.run_id = store.insert_run(self.dsn, self.start, started_at=self.started_at)
+            self._insert()
         except Exception as exc:  # noqa: BLE001 - the record must never stop the work
             self.history_error = str(exc)
             log.error("history.start_not_recorded", error=str(exc))
-        if self.run_id is not None:
+        if self.run_id is not None and self.earlier is None:
             self._log_tokens.update(structlog.contextvars.bind_contextvars(run_id=self.run_id))
             self._heartbeat = _Heartbeat(self.dsn, self.run_id, self.settings.heartbeat_interval_s)
             self._heartbeat.start()
         log.info("run.started", params=redact.redact_params(self.start.params))
         return self
+
+    def _insert(self) -> None:
+        if self.claim:
+            claim = store.claim_run(self.dsn, self.start, started_at=self.started_at)
+            self.claim_checked = True
+            if claim.seen is None:
+                self.run_id = claim.run_id
+                return
+            self.earlier = claim  # the body records this delivery as skipped, on a row of its own
+        self.run_id = store.insert_run(self.dsn, self.start, started_at=self.started_at)
+
+    def watch(self, lock: locks.Held) -> None:
+        """Check ``lock``'s session at every heartbeat; stop the run if it dies."""
+        if self._heartbeat is not None:
+            self._heartbeat.watch(lock, threading.get_ident())
 
     def complete(self, result: Result) -> None:
         """Hand over the body's result; the status follows from its checks."""

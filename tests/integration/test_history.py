@@ -76,7 +76,7 @@ def test_a_run_is_running_while_it_runs_then_completed(
     (row,) = history_rows()
     assert out.status is RunStatus.SUCCEEDED and row["id"] == out.run_id
     assert row["status"] == "succeeded" and row["trigger"] == "cli" and row["task"] == "diag.hold"
-    assert row["params"] == {"seconds": "3"}
+    assert row["params"] == {"seconds": 3.0}  # stored typed and validated, not as typed in
     assert row["pid"] == os.getpid() and row["host"]
     assert 3 <= row["duration_s"] < 10
     assert row["finished_at"] - row["started_at"] >= timedelta(seconds=3)
@@ -170,7 +170,7 @@ def test_the_lock_dies_with_its_holder(history_db: str) -> None:
     code = (
         "import sys, time; from maintenance import locks\n"
         "with locks.try_exclusive(sys.argv[1], 'test-lock') as got:\n"
-        "    print(got, flush=True); time.sleep(60)\n"
+        "    print(bool(got), flush=True); time.sleep(60)\n"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, history_db], stdout=subprocess.PIPE, text=True
@@ -178,13 +178,13 @@ def test_the_lock_dies_with_its_holder(history_db: str) -> None:
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "True"
         with locks.try_exclusive(history_db, "test-lock") as got:
-            assert got is False
+            assert got is None
         proc.kill()  # SIGKILL: no cleanup code runs in the holder
         proc.wait()
 
         def free() -> bool:
             with locks.try_exclusive(history_db, "test-lock") as got:
-                return got
+                return got is not None
 
         assert wait_for(free, timeout=10, what="the lock to be released by the server")
     finally:

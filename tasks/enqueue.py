@@ -1,0 +1,82 @@
+"""The Celery side of :mod:`maintenance.dispatch`: send a task, read its state.
+
+The broker and the result store are asked with short timeouts first, so an unreachable
+Redis is one clear error naming its setting within seconds, not Celery's reconnect loop
+and a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from maintenance import redact
+from maintenance.config import Settings, get_settings
+from maintenance.errors import ServiceUnavailable
+from maintenance.results import Trigger
+
+CONNECT_TIMEOUT_S = 3.0
+
+
+class CeleryDispatcher:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+
+    def _check(self, url: str, setting: str) -> None:
+        try:
+            client = redis.Redis.from_url(
+                url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S
+            )
+            try:
+                client.ping()
+            finally:
+                client.close()
+        except (redis.RedisError, OSError, ValueError) as exc:
+            raise ServiceUnavailable(
+                f"cannot reach {setting}={redact.mask_url(url)}: {redact.scrub(str(exc))}"
+            ) from None
+
+    def _check_services(self) -> None:
+        broker = self.settings.broker_url.get_secret_value()
+        if broker.startswith(("redis://", "rediss://", "unix://")):
+            self._check(broker, "MAINT_BROKER_URL")
+        backend = self.settings.result_backend_url
+        if backend.startswith(("redis://", "rediss://")) and backend != broker:
+            self._check(backend, "MAINT_RESULT_BACKEND")
+
+    def send(self, task: str, kwargs: dict[str, Any], *, trigger: Trigger) -> str:
+        from tasks.app import app
+        from tasks.base import headers_for
+
+        self._check_services()
+        try:
+            result = app.send_task(
+                task,
+                kwargs=kwargs,
+                queue=self.settings.queue,
+                headers=headers_for(trigger),
+                kwargsrepr=repr(redact.redact_params(kwargs)),
+                retry=True,
+                retry_policy={"max_retries": 2, "interval_start": 0.5, "interval_step": 0.5},
+            )
+        except (KombuOperationalError, OSError) as exc:
+            url = redact.mask_url(self.settings.broker_url.get_secret_value())
+            raise ServiceUnavailable(
+                f"cannot send {task} to MAINT_BROKER_URL={url}: {redact.scrub(str(exc))}"
+            ) from None
+        return str(result.id)
+
+    def state(self, celery_task_id: str) -> str:
+        from tasks.app import app
+
+        try:
+            return str(app.AsyncResult(celery_task_id).state)
+        except (redis.RedisError, OSError):
+            return "UNKNOWN"
+
+
+def dispatcher() -> CeleryDispatcher:
+    """Entry point ``maintenance.dispatch:celery``."""
+    return CeleryDispatcher()
