@@ -122,6 +122,7 @@ def holder_is_gone(conn: psycopg.Connection, key: int) -> bool:
     rows = conn.execute(
         "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         "AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid",
         (unsigned >> 32, unsigned & 0xFFFF_FFFF),
     ).fetchall()

@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from maintenance import catalog, pg, runner
+from maintenance import catalog, locks, pg, runner
 from maintenance.backup import inventory, layout
 from maintenance.config import Settings
 from maintenance.results import RunStatus, Trigger
@@ -97,6 +97,17 @@ def _settings(settings: Settings, tmp_path: Path, **extra: object) -> Settings:
         | {"backup_root": tmp_path / "backups", "backup_min_bytes": SMALL}
         | extra
     )
+
+
+def _lock_sessions(settings: Settings) -> list[tuple[str]]:
+    """Lock sessions open on this test session's job-history database."""
+    dsn = settings.history_dsn.get_secret_value()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT application_name FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name LIKE %s",
+            (locks.APP_PREFIX + "%",),
+        ).fetchall()
 
 
 def _files(root: Path) -> list[str]:
@@ -205,6 +216,10 @@ def test_worker_killed_mid_dump_leaves_no_final_file_and_the_next_run_succeeds(
     inv = inventory.scan(root)
     assert inv.backups == []  # nothing under a final name, no manifest
     assert len(inv.temp_files) <= 1  # at most the hidden temp file, for retention to remove
+    # The server ends the killed worker's lock session a moment later, not at once: wait
+    # for that here rather than race it (the runner itself waits a bounded time for a
+    # dead local holder, tests/integration/test_locks.py).
+    wait_for(lambda: not _lock_sessions(settings), timeout=30, what="the dead lock session to end")
     s = _settings(settings, tmp_path)
     out = runner.execute(
         catalog.get("backup.create"), {"tier": "daily"}, settings=s, trigger=Trigger.CLI

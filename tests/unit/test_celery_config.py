@@ -110,3 +110,24 @@ def test_the_monthly_backup_replaces_that_sundays_weekly_one() -> None:
         day += timedelta(days=1)
     assert sundays > 100
     assert schedule["weekly-retention"]["kwargs"] == {"dry_run": False}
+
+
+def test_importing_the_app_reads_no_setting_and_celery_dash_a_tasks_finds_it() -> None:
+    """A bad setting does not break ``import tasks.app`` (nothing is read at import);
+    ``celery -A tasks`` (Celery's convention for a package) finds the same app."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import tasks.app\n"
+        "from celery.app.utils import find_app\n"
+        "assert find_app('tasks') is tasks.app.app\n"
+        "assert find_app('tasks.app') is tasks.app.app\n"
+        "print('imported')\n"
+        "tasks.app.app.conf.broker_url\n"  # first use of the configuration: now it is read
+    )
+    env = {**os.environ, "MAINT_HEARTBEAT_INTERVAL_S": "not-a-number"}
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert res.stdout.strip() == "imported", res.stderr
+    assert res.returncode != 0 and "MAINT_HEARTBEAT_INTERVAL_S" in res.stderr
