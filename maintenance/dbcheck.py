@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -105,3 +106,54 @@ def scratch_database(server_dsn: str, purpose: str) -> Iterator[str]:
         yield name
     finally:
         pg.drop_database(server_dsn, name)
+
+
+def server_facts(conn: psycopg.Connection) -> dict[str, Any]:
+    """Version, database name and size, and the list of user tables."""
+    # server_version reads "15.20 (Debian 15.20-0+deb12u1)": the first word is the version
+    version = conn.execute("SELECT version(), current_setting('server_version')").fetchone()
+    size = conn.execute(
+        "SELECT current_database(), pg_database_size(current_database())"
+    ).fetchone()
+    tables = conn.execute(
+        """SELECT n.nspname || '.' || c.relname
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p')
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND n.nspname NOT LIKE 'pg_toast%%'
+            ORDER BY 1"""
+    ).fetchall()
+    assert version is not None
+    assert size is not None
+    return {
+        "server_version": str(version[1]).split()[0],
+        "server_version_full": version[0],
+        "database": size[0],
+        "database_size_bytes": int(size[1]),
+        "tables": [t[0] for t in tables],
+    }
+
+
+def named_counts(
+    conn: psycopg.Connection, queries: dict[str, str]
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Run each named count query (``db.stats``' MAINT_STATS_COUNTS); return (counts,
+    errors by name). A query that fails is an error of its own, not an exception."""
+    counts: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for name, query in queries.items():
+        try:
+            # its own transaction or savepoint: a failed count must not abort the others
+            with conn.transaction():
+                row = conn.execute(query).fetchone()  # operator-configured, validated as a SELECT
+        except psycopg.errors.QueryCanceled:
+            errors[name] = "statement timeout"
+            continue
+        except psycopg.Error as exc:
+            errors[name] = redact.scrub(str(exc).strip().splitlines()[0])
+            continue
+        if row is None or not isinstance(row[0], int):
+            errors[name] = f"query did not return one integer (got {row!r})"
+        else:
+            counts[name] = int(row[0])
+    return counts, errors

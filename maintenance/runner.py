@@ -12,7 +12,7 @@ from maintenance.errors import BadInput, ParamError, RunSkipped, is_transient
 from maintenance.history import store
 from maintenance.history.recorder import RunRecorder
 from maintenance.results import RunStatus, Trigger
-from maintenance.taskspec import Params, RunContext, TaskSpec
+from maintenance.taskspec import Params, RunContext, StepRecorder, TaskSpec
 
 #: When the session that holds a lock belongs to a process known to be gone, PostgreSQL
 #: ends it a moment later: wait this long for the lock before recording ``skipped``.
@@ -140,7 +140,15 @@ def execute(
             if problem is not None:
                 raise problem
             assert params is not None
-            ctx = RunContext(settings, rec.run_id, trigger, spec.name, window_run_id, confirm)
+            ctx = RunContext(
+                settings,
+                rec.run_id,
+                trigger,
+                spec.name,
+                window_run_id,
+                confirm,
+                step_recorder=_step_recorder(settings, start, rec.run_id),
+            )
             if spec.exclusive:
                 dsn = settings.history_dsn.get_secret_value()
                 with locks.try_exclusive(dsn, spec.lock_name, wait_for_dead_s=LOCK_RELEASE_WAIT_S) as lock:
@@ -159,6 +167,23 @@ def execute(
     outcome = Outcome.of(rec, caught)
     outcome.retry_lost = retry_lost
     return outcome
+
+
+def _step_recorder(settings: Settings, run: store.RunStart, run_id: int | None) -> StepRecorder:
+    """Steps of this run: rows of their own pointing at it (``parent_run_id``, ``step``)."""
+
+    def open_step(name: str, params: dict[str, Any]) -> RunRecorder:
+        start = store.RunStart(
+            run.task,
+            run.trigger,
+            params,
+            window_run_id=run.window_run_id,
+            parent_run_id=run_id,
+            step=name,
+        )
+        return RunRecorder(settings, start)
+
+    return open_step
 
 
 def _held_by(dsn: str, spec: TaskSpec[Any], own_run_id: int | None) -> str:

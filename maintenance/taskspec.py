@@ -11,6 +11,7 @@ import contextlib
 import json
 import typing
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -51,6 +52,12 @@ class NoParams(Params):
 P = TypeVar("P", bound=Params)
 
 
+#: Opens the record of one step of a run: (step name, its parameters) -> a context
+#: manager yielding an object with ``result`` and ``complete(Result)``. The runner
+#: provides it (the history recorder); this module does not know how steps are stored.
+StepRecorder = Callable[[str, dict[str, Any]], AbstractContextManager[Any]]
+
+
 @dataclass(frozen=True)
 class RunContext:
     """What a task function gets besides its parameters."""
@@ -63,6 +70,8 @@ class RunContext:
     #: Asks a person to confirm a destructive step (``maint restore`` at a terminal);
     #: None where nobody can be asked (a worker).
     confirm: Callable[[str], bool] | None = None
+    #: How steps are recorded; None outside a recorded run (steps are then not recorded).
+    step_recorder: StepRecorder | None = None
 
     @contextlib.contextmanager
     def step(self, name: str, **params: Any) -> Iterator[Any]:
@@ -71,21 +80,22 @@ class RunContext:
         The body may ``complete(Result)`` the yielded recorder; otherwise the step
         succeeds when it returns. An exception fails the step and propagates.
         """
-        from maintenance.history.recorder import RunRecorder
-        from maintenance.history.store import RunStart
-
-        start = RunStart(
-            self.task,
-            self.trigger,
-            params,
-            window_run_id=self.window_run_id,
-            parent_run_id=self.run_id,
-            step=name,
-        )
-        with RunRecorder(self.settings, start) as rec:
+        if self.step_recorder is None:
+            yield _UnrecordedStep()
+            return
+        with self.step_recorder(name, params) as rec:
             yield rec
             if rec.result is None:
                 rec.complete(Result(summary=f"{name}: done"))
+
+
+class _UnrecordedStep:
+    """A step outside a recorded run: its result is kept, nothing is written."""
+
+    result: Result | None = None
+
+    def complete(self, result: Result) -> None:
+        self.result = result
 
 
 @dataclass(frozen=True)

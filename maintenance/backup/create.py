@@ -26,7 +26,7 @@ from typing import Any, Literal
 import psycopg
 from pydantic import Field
 
-from maintenance import clock, dbcheck, pg, pgtools, stats
+from maintenance import clock, dbcheck, pg, pgtools
 from maintenance.backup import dump, inventory, layout, manifest, verify
 from maintenance.backup.layout import Tier
 from maintenance.restore import checks as restore_checks
@@ -102,7 +102,7 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
     with pg.connect(target, autocommit=False) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
-        facts = stats.server_facts(conn)
+        facts = dbcheck.server_facts(conn)
         result.check(
             "database answers", True, observed=facts["database"], expected=pg.dbname(target)
         )
@@ -131,7 +131,7 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
         try:
             table_counts = dbcheck.exact_counts(conn)
             objects = restore_checks.schema_objects(conn)
-            stat_counts, stat_errors = stats.exact_counts(conn, s.stats_counts)
+            stat_counts, stat_errors = dbcheck.named_counts(conn, s.stats_counts)
             conn.rollback()
         except BaseException:
             temp.unlink(missing_ok=True)

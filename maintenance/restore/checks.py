@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from maintenance import dbcheck, pg, stats
+from maintenance import dbcheck, pg
 from maintenance.backup import manifest
 from maintenance.config import Settings
 from maintenance.results import Result
@@ -108,7 +108,7 @@ def check_restored(result: Result, settings: Settings, data: dict[str, Any], dsn
         queries = {
             k: settings.stats_counts[k] for k in expected_stats if k in settings.stats_counts
         }
-        got, _errors = stats.exact_counts(conn, queries)
+        got, _errors = dbcheck.named_counts(conn, queries)
         for name, n in expected_stats.items():
             if name in got:
                 result.check(

@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import Field
 
-from maintenance import api, clock, dbcheck, pg, pgtools, redact, stats
+from maintenance import api, clock, dbcheck, pg, pgtools, redact
 from maintenance.backup import dump, inventory, layout, manifest
 from maintenance.backup import verify as backup_verify
 from maintenance.backup.inventory import Backup
@@ -111,7 +111,7 @@ def forensic_dump(
     final = layout.inside(root, folder / f"{name}.dump.zst")
     dsn = pg.with_dbname(settings.target_dsn.get_secret_value(), target)
     with pg.connect(dsn) as conn:
-        facts = stats.server_facts(conn)
+        facts = dbcheck.server_facts(conn)
     major = int(str(facts["server_version"]).split(".")[0])
     temp = layout.temp_path(final)
     written = dump.dump_to(
