@@ -105,14 +105,47 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+#: The one temp-name format, ``.<final name>.tmp-<pid>-<8 hex>``: :func:`temp_path` makes
+#: it, :func:`temp_target` reads it. Every writer of a temp file and everything that
+#: counts or removes leftovers (inventory, ``maint backups list``, retention, off-site,
+#: archive) goes through these two, so they cannot disagree about what a leftover is.
+_TEMP_NAME = re.compile(
+    r"^\.(?P<final>[^/]+?)" + re.escape(TEMP_MARK) + r"(?P<pid>[0-9]+)-(?P<rand>[0-9a-f]{8})$"
+)
+
+
 def temp_path(final: Path) -> Path:
     """A hidden, unique temp name beside ``final`` (same folder, so the rename is atomic).
     Random as well as the pid: container pids repeat after a crash."""
     return final.with_name(f".{final.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
 
 
+def temp_target(name: str) -> str | None:
+    """The final name a temp file named ``name`` was being written for (what
+    :func:`temp_path` put in it), or None if ``name`` is not such a temp name."""
+    match = _TEMP_NAME.match(name)
+    return match.group("final") if match else None
+
+
 def is_temp(path: Path) -> bool:
-    return path.name.startswith(".") and TEMP_MARK in path.name
+    return temp_target(path.name) is not None
+
+
+def temp_backup_id(name: str) -> str | None:
+    """The backup id of the temp file of a backup's dump or manifest write
+    (``.<id>.dump.zst.tmp-<pid>-<hex>``), or None if ``name`` is not one."""
+    final = temp_target(name)
+    if final is None:
+        return None
+    for suffix in (DUMP_SUFFIX, MANIFEST_SUFFIX):
+        if final.endswith(suffix):
+            backup_id = final.removesuffix(suffix)
+            try:
+                parse_id(backup_id)
+            except BadInput:
+                return None
+            return backup_id
+    return None
 
 
 def fsync_dir(path: Path) -> None:

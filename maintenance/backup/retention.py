@@ -7,7 +7,8 @@ MAINT_RETENTION_MIN_VERIFIED *verified* backups of a tier and the newest verifie
 kept whatever their age; a failed, unverified or broken backup never counts toward that
 floor and goes once it is older than its tier's age. Besides backups, the plan covers:
 
-* temp files of crashed runs (``.<id>.dump.zst.tmp-<pid>``): removed once older than a day;
+* temp files of crashed runs (``.<id>.dump.zst.tmp-<pid>-<hex>``, :func:`layout.temp_path`):
+  removed once older than a day;
 * manifests without their backup file (a run died before the final rename): removed once
   older than a day;
 * strays (anything else in a tier folder), links and misplaced backups: never deleted,
@@ -36,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -66,16 +66,6 @@ GARBAGE_AGE = timedelta(days=1)
 LOCK_WAIT_S = 10.0
 #: The playbook's "current backup < 24 hours old".
 CURRENT_DAILY_AGE = timedelta(hours=24)
-
-_TEMP_NAME = re.compile(
-    r"^\.(?P<id>[^/]+?)(?:"
-    + re.escape(layout.DUMP_SUFFIX)
-    + "|"
-    + re.escape(layout.MANIFEST_SUFFIX)
-    + ")"
-    + re.escape(layout.TEMP_MARK)
-    + r"\d+$"
-)
 
 Kind = Literal["backup", "orphan_manifest", "refused"]
 
@@ -170,6 +160,7 @@ class RetentionPlan:
     strays: list[str] = field(default_factory=list)  # relative paths, never deleted
     refused: list[str] = field(default_factory=list)  # "path: why", never deleted
     total_bytes: int = 0  # every regular file under the root, now
+    found: str = ""  # what the scan found besides backups (inventory's words)
     scan_error: str | None = None  # the root could not be read safely: delete nothing
 
     @property
@@ -245,6 +236,7 @@ def plan(settings: Settings, now: datetime) -> RetentionPlan:
         if escaped:  # someone linked out of the root: do not trust anything in it
             raise BadInput(escaped[0].problem or "a file leads outside the backup root")
         _classify(out, inv)
+        out.found = inv.leftovers()
         out.total_bytes = _root_bytes(root)
     except (BadInput, OSError) as exc:
         out.items, out.temp_files = [], []
@@ -361,9 +353,7 @@ def _classify(out: RetentionPlan, inv: inventory.Inventory) -> None:
         elif not stat.S_ISREG(st.st_mode):
             kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
             out.refused.append(f"{rel}: a temp name but {kind}")
-        elif temp_file_id(path.name) is None:
-            out.strays.append(rel)  # a temp name, but not of a backup or manifest
-        else:
+        else:  # inventory lists only temp names of a backup's files
             age = now - _mtime(st)
             remove = age > GARBAGE_AGE
             reason = f"temp file last written {_days(age)} ago: " + (
@@ -374,18 +364,6 @@ def _classify(out: RetentionPlan, inv: inventory.Inventory) -> None:
     for path in inv.stray_files:
         out.strays.append(str(path.relative_to(root)) if path.is_relative_to(root) else str(path))
     out.strays = sorted(set(out.strays))
-
-
-def temp_file_id(name: str) -> str | None:
-    """The backup id of a temp file's name (``.<id>.dump.zst.tmp-<pid>``), if it is one."""
-    match = _TEMP_NAME.match(name)
-    if not match:
-        return None
-    try:
-        layout.parse_id(match.group("id"))
-    except BadInput:
-        return None
-    return match.group("id")
 
 
 def _tier_folder_problem(root: Path, tier: Tier) -> str | None:
@@ -520,7 +498,7 @@ def _folder_lock(dir_fd: int, backup_id: str) -> Iterator[None]:
 
 def delete_temp(root: Path, tier: Tier, name: str) -> int:
     """Delete a temp file of a backup or manifest write (its name is validated)."""
-    if temp_file_id(name) is None:
+    if layout.temp_backup_id(name) is None:
         raise Refused(f"{tier.value}/{name} is not the temp file of a backup: refused")
     with _tier_folder(root, tier) as dir_fd:
         return _unlink(root, tier, dir_fd, name) or 0
@@ -662,7 +640,7 @@ def report(p: RetentionPlan, done: Applied | None, *, dry_run: bool) -> Result:
     result.check(
         "backup root read safely",
         p.scan_error is None,
-        observed=p.scan_error or f"{len(p.items)} backup ids, {len(p.temp_files)} temp files",
+        observed=p.scan_error or f"{len(p.items)} backup ids, {p.found}",
         expected="every entry inside the root",
     )
     floor = p.floor()

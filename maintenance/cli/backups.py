@@ -88,10 +88,7 @@ def list_backups(
         )
     out.print(table)
     if inv.temp_files or inv.stray_files:
-        out.print(
-            f"[yellow]{len(inv.temp_files)} temp file(s) of interrupted runs, "
-            f"{len(inv.stray_files)} stray file(s)[/]: `maint backups retention` lists them"
-        )
+        out.print(f"[yellow]{inv.leftovers()}[/]: `maint backups retention` lists them")
 
 
 @app.command("verify")
