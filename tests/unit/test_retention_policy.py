@@ -9,6 +9,7 @@ import pytest
 
 from maintenance.backup import layout
 from maintenance.backup.policy import Candidate, Decision, Policy, decide
+from maintenance.errors import BadInput
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -173,3 +174,22 @@ def test_names_that_are_not_our_temp_names(name: str) -> None:
 def test_a_temp_name_counts_as_a_backup_s_only_around_a_valid_id(final: str) -> None:
     name = f".{final}{layout.TEMP_MARK}1-deadbeef"
     assert layout.temp_backup_id(name) is None
+
+
+@pytest.mark.parametrize(
+    "name", ["daily-20261399T000000Z", "weekly-20260230T000000Z", "daily-20261127T250000Z"]
+)
+def test_an_id_with_an_impossible_date_is_bad_input_not_a_crash(name: str) -> None:
+    with pytest.raises(BadInput, match="not valid"):
+        layout.parse_id(name)
+    with pytest.raises(BadInput, match="not a forensic dump's name"):
+        layout.parse_forensic_name(f"residency_scheduler-{name.split('-')[1]}")
+
+
+def test_forensic_names_are_made_and_read_in_one_place() -> None:
+    name = layout.forensic_name("residency_scheduler", NOW)
+    assert name == "residency_scheduler-20261127T020000Z"
+    assert layout.parse_forensic_name(name) == ("residency_scheduler", NOW)
+    for bad in ("../etc-20261127T020000Z", "Residency-20261127T020000Z", "x-2026", ""):
+        with pytest.raises(BadInput):
+            layout.parse_forensic_name(bad)
