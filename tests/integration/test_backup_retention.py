@@ -162,9 +162,10 @@ def test_ten_days_of_failed_backups_the_floor_holds(s: Settings, root: Path) -> 
         assert not layout.manifest_path(root, bid).exists()
     c = checks(result)
     assert c["floor holds per tier"].status == "pass"
-    assert c["floor holds per tier"].observed["daily"] == 3
+    assert result.figures["floor"]["daily"]["verified_kept"] == 3
+    assert c["floor holds per tier"].observed.startswith("daily 3 verified kept,")
     assert c["backups within retention age"].status == "warn"
-    assert set(c["backups within retention age"].observed) == set(good[:3])
+    assert set(c["backups within retention age"].observed.split(", ")) == set(good[:3])
     assert result.status is RunStatus.SUCCEEDED
     d = decisions(result)
     assert "newest verified daily backup: always kept" in d[good[0]]["reason"]
@@ -314,6 +315,18 @@ def test_a_real_crashed_run_temp_file_is_gone_after_the_next_retention_a_day_lat
     assert checks(result)["no stray files"].status == "pass"
 
 
+def test_backups_list_counts_leftovers_even_without_a_backup(
+    s: Settings, root: Path, maint_env: dict[str, str]
+) -> None:
+    now = clock.now()
+    temp_file(root, Tier.WEEKLY, now - DAY, now - DAY)
+    listed = run_cli("backups", "list", env={**maint_env, "MAINT_BACKUP_ROOT": str(root)})
+    assert listed.returncode == 0, listed.stderr
+    assert "no backups in" in listed.stdout
+    root_check = str(checks(run(s, dry_run=True))["backup root read safely"].observed)
+    assert _count(listed.stdout, "temp file") == _count(root_check, "temp file") == 1
+
+
 def test_temp_files_older_than_a_day_go_younger_stay(s: Settings, root: Path) -> None:
     now = clock.now()
     make_backup(root, Tier.DAILY, now - HOUR)
@@ -332,7 +345,7 @@ def test_temp_files_older_than_a_day_go_younger_stay(s: Settings, root: Path) ->
     assert temps[f"daily/{young.name}"]["remove"] is False
     assert "a run may be writing it" in temps[f"daily/{young.name}"]["reason"]
     strays = checks(result)["no stray files"]
-    assert strays.status == "warn" and strays.observed == [f"daily/{not_ours.name}"]
+    assert strays.status == "warn" and strays.observed == f"daily/{not_ours.name}"
 
 
 def test_orphan_manifest_older_than_a_day_is_removed(s: Settings, root: Path) -> None:
@@ -461,7 +474,7 @@ def test_a_tier_folder_that_is_a_link_is_refused(s: Settings, root: Path, tmp_pa
     assert (elsewhere / stale.name).exists()
     refused = checks(result)["no links or misplaced backups"]
     assert refused.status == "warn"
-    assert any(r.startswith("monthly/") for r in refused.observed)
+    assert any(r.startswith("monthly/") for r in refused.observed.split("; "))
     with pytest.raises(BadInput):
         retention.delete_temp(root, Tier.MONTHLY, stale.name)
     assert (elsewhere / stale.name).exists()
