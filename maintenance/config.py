@@ -220,6 +220,16 @@ class Settings(BaseSettings):
         ge=1,
         description="Never fewer verified backups than this left in a tier, whatever their age.",
     )
+    forensics_keep_days: int = Field(
+        30,
+        ge=1,
+        description="Age in days after which a forensic dump (BACKUP_ROOT/forensics) may go.",
+    )
+    forensics_min_keep: int = Field(
+        3,
+        ge=1,
+        description="The newest forensic dumps of each database kept whatever their age.",
+    )
     offsite_root: Path | None = Field(
         None,
         description="Second location for encrypted copies (a mounted NFS/SMB/object-store path).",

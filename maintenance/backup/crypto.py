@@ -68,7 +68,6 @@ _INFO = b"maint-offsite v1"
 FORMAT = "maint-aes256gcm-stream-v1"
 
 FILE_MODE = 0o600
-_TEMP_MARK = layout.TEMP_MARK
 _MAX_KEY_FILE = 4096
 
 
@@ -294,7 +293,9 @@ def remove_stale_temps(final: Path) -> list[str]:
     """Remove the temp files interrupted writers of ``final`` left beside it; return their
     names. Only for callers that exclude every other writer (the ``backups`` lock)."""
     removed = []
-    for tmp in final.parent.glob(f".{final.name}{_TEMP_MARK}*"):
+    for tmp in final.parent.iterdir():
+        if layout.temp_target(tmp.name) != final.name:
+            continue
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
             removed.append(tmp.name)

@@ -77,7 +77,7 @@ class Backup:
 @dataclass
 class Inventory:
     backups: list[Backup] = field(default_factory=list)
-    temp_files: list[Path] = field(default_factory=list)
+    temp_files: list[Path] = field(default_factory=list)  # named by layout.temp_path
     stray_files: list[Path] = field(default_factory=list)  # neither backup, manifest nor temp
 
     def of_tier(self, tier: Tier) -> list[Backup]:
@@ -100,12 +100,23 @@ class Inventory:
         ]
         return max(pool, key=lambda b: b.created_at, default=None)
 
+    def leftovers(self) -> str:
+        """How many temp files and strays were found, in the words ``maint backups list``
+        and retention's root check both use."""
+        return describe_leftovers(len(self.temp_files), len(self.stray_files))
+
     @property
     def total_bytes(self) -> int:
         """Bytes of every file found (links counted as links, never followed)."""
         files = [b.path for b in self.backups] + [b.manifest_path for b in self.backups]
         files += self.temp_files + self.stray_files
         return sum(p.lstat().st_size for p in files if os.path.lexists(p))
+
+
+def describe_leftovers(temps: int, strays: int) -> str:
+    temp = "temp file" if temps == 1 else "temp files"
+    stray = "stray file" if strays == 1 else "stray files"
+    return f"{temps} {temp} of interrupted runs, {strays} {stray}"
 
 
 def scan(root: Path) -> Inventory:
@@ -124,8 +135,8 @@ def scan(root: Path) -> Inventory:
         groups: dict[str, dict[str, Path]] = {}
         for entry in sorted(folder.iterdir()):
             name = entry.name
-            if layout.is_temp(entry):
-                inv.temp_files.append(entry)
+            if layout.temp_backup_id(name) is not None:
+                inv.temp_files.append(entry)  # of a backup or manifest write (layout's format)
             elif name.endswith(layout.DUMP_SUFFIX):
                 groups.setdefault(name.removesuffix(layout.DUMP_SUFFIX), {})["dump"] = entry
             elif name.endswith(layout.MANIFEST_SUFFIX):

@@ -39,7 +39,7 @@ TEMP_MARK = ".tmp-"
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
-_ID = re.compile(r"^(?P<tier>daily|weekly|monthly)-(?P<ts>\d{8}T\d{6}Z)$")
+_ID = re.compile(r"^(?P<tier>daily|weekly|monthly)-(?P<ts>[0-9]{8}T[0-9]{6}Z)$")
 _TS_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
@@ -50,13 +50,51 @@ def make_id(tier: Tier, moment: datetime) -> str:
 def parse_id(backup_id: str) -> tuple[Tier, datetime]:
     """(tier, UTC time) of a backup id; BadInput for anything else (``../x``, ``/etc``)."""
     match = _ID.match(backup_id or "")
-    if not match:
+    moment = _moment(match.group("ts")) if match else None
+    if match is None or moment is None:
         raise BadInput(
             f"backup id {backup_id!r} is not valid: ids look like daily-20261127T230000Z "
             "(`maint backups list` shows them)"
         )
-    moment = datetime.strptime(match.group("ts"), _TS_FORMAT).replace(tzinfo=UTC)
     return Tier(match.group("tier")), moment
+
+
+def _moment(stamp: str) -> datetime | None:
+    """The UTC time of a ``20261127T230000Z`` stamp; None if no such time (month 13)."""
+    try:
+        return datetime.strptime(stamp, _TS_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+#: Restore's "previous state" dumps: ``BACKUP_ROOT/forensics/<database>-<UTC time>.dump.zst``
+#: with ``<same>.manifest.json`` (the record of what was dumped) beside it.
+FORENSICS_DIR = "forensics"
+# a database name as pg.check_dbname allows it (no '-'), so the split is unambiguous
+_FORENSIC = re.compile(r"^(?P<db>[a-z_][a-z0-9_]{0,62})-(?P<ts>[0-9]{8}T[0-9]{6}Z)$")
+
+
+def forensic_name(database: str, moment: datetime) -> str:
+    """The name (without suffix) of the forensic dump of ``database`` taken at ``moment``."""
+    name = f"{database}-{moment.astimezone(UTC).strftime(_TS_FORMAT)}"
+    parse_forensic_name(name)
+    return name
+
+
+def parse_forensic_name(name: str) -> tuple[str, datetime]:
+    """(database, UTC time) of a forensic dump's name; BadInput for anything else."""
+    match = _FORENSIC.match(name or "")
+    moment = _moment(match.group("ts")) if match else None
+    if match is None or moment is None:
+        raise BadInput(
+            f"{name!r} is not a forensic dump's name: they look like "
+            "residency_scheduler-20261127T031502Z (`maint backups list --forensics`)"
+        )
+    return match.group("db"), moment
+
+
+def forensics_dir(root: Path) -> Path:
+    return root / FORENSICS_DIR
 
 
 def check_ref(value: str) -> str:
@@ -105,14 +143,47 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+#: The one temp-name format, ``.<final name>.tmp-<pid>-<8 hex>``: :func:`temp_path` makes
+#: it, :func:`temp_target` reads it. Every writer of a temp file and everything that
+#: counts or removes leftovers (inventory, ``maint backups list``, retention, off-site,
+#: archive) goes through these two, so they cannot disagree about what a leftover is.
+_TEMP_NAME = re.compile(
+    r"^\.(?P<final>[^/]+?)" + re.escape(TEMP_MARK) + r"(?P<pid>[0-9]+)-(?P<rand>[0-9a-f]{8})$"
+)
+
+
 def temp_path(final: Path) -> Path:
     """A hidden, unique temp name beside ``final`` (same folder, so the rename is atomic).
     Random as well as the pid: container pids repeat after a crash."""
     return final.with_name(f".{final.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
 
 
+def temp_target(name: str) -> str | None:
+    """The final name a temp file named ``name`` was being written for (what
+    :func:`temp_path` put in it), or None if ``name`` is not such a temp name."""
+    match = _TEMP_NAME.match(name)
+    return match.group("final") if match else None
+
+
 def is_temp(path: Path) -> bool:
-    return path.name.startswith(".") and TEMP_MARK in path.name
+    return temp_target(path.name) is not None
+
+
+def temp_backup_id(name: str) -> str | None:
+    """The backup id of the temp file of a backup's dump or manifest write
+    (``.<id>.dump.zst.tmp-<pid>-<hex>``), or None if ``name`` is not one."""
+    final = temp_target(name)
+    if final is None:
+        return None
+    for suffix in (DUMP_SUFFIX, MANIFEST_SUFFIX):
+        if final.endswith(suffix):
+            backup_id = final.removesuffix(suffix)
+            try:
+                parse_id(backup_id)
+            except BadInput:
+                return None
+            return backup_id
+    return None
 
 
 def fsync_dir(path: Path) -> None:

@@ -7,11 +7,14 @@ MAINT_RETENTION_MIN_VERIFIED *verified* backups of a tier and the newest verifie
 kept whatever their age; a failed, unverified or broken backup never counts toward that
 floor and goes once it is older than its tier's age. Besides backups, the plan covers:
 
-* temp files of crashed runs (``.<id>.dump.zst.tmp-<pid>``): removed once older than a day;
+* temp files of crashed runs (``.<id>.dump.zst.tmp-<pid>-<hex>``, :func:`layout.temp_path`):
+  removed once older than a day;
 * manifests without their backup file (a run died before the final rename): removed once
   older than a day;
-* strays (anything else in a tier folder), links and misplaced backups: never deleted,
-  reported;
+* strays (anything else in a tier folder), links (also directly in the root) and
+  misplaced backups: never deleted, reported;
+* forensic dumps (``BACKUP_ROOT/forensics``, :mod:`.forensics`): by their own rule, the
+  newest MAINT_FORENSICS_MIN_KEEP of each database kept whatever their age;
 * the total size of the root against MAINT_BACKUP_BUDGET_BYTES.
 
 :func:`run` applies the plan unless ``dry_run`` (the default). Deleting is the only thing
@@ -36,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -48,7 +50,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from maintenance import clock
-from maintenance.backup import inventory, layout, policy
+from maintenance.backup import forensics, inventory, layout, policy
 from maintenance.backup.layout import Tier
 from maintenance.backup.policy import Candidate, Decision, Policy
 from maintenance.config import Settings
@@ -66,16 +68,6 @@ GARBAGE_AGE = timedelta(days=1)
 LOCK_WAIT_S = 10.0
 #: The playbook's "current backup < 24 hours old".
 CURRENT_DAILY_AGE = timedelta(hours=24)
-
-_TEMP_NAME = re.compile(
-    r"^\.(?P<id>[^/]+?)(?:"
-    + re.escape(layout.DUMP_SUFFIX)
-    + "|"
-    + re.escape(layout.MANIFEST_SUFFIX)
-    + ")"
-    + re.escape(layout.TEMP_MARK)
-    + r"\d+$"
-)
 
 Kind = Literal["backup", "orphan_manifest", "refused"]
 
@@ -134,9 +126,9 @@ class Item:
 
 @dataclass(frozen=True)
 class TempFile:
-    """A temp file of a (crashed or running) backup or manifest write."""
+    """A temp file of a (crashed or running) backup, manifest or forensic dump write."""
 
-    tier: Tier
+    folder: str  # a tier's, or forensics
     name: str
     age: timedelta
     size_bytes: int
@@ -145,7 +137,7 @@ class TempFile:
 
     @property
     def relpath(self) -> str:
-        return f"{self.tier.value}/{self.name}"
+        return f"{self.folder}/{self.name}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -170,7 +162,9 @@ class RetentionPlan:
     strays: list[str] = field(default_factory=list)  # relative paths, never deleted
     refused: list[str] = field(default_factory=list)  # "path: why", never deleted
     total_bytes: int = 0  # every regular file under the root, now
+    found: str = ""  # what the scan found besides backups (inventory's words)
     scan_error: str | None = None  # the root could not be read safely: delete nothing
+    forensic: forensics.Plan | None = None  # BACKUP_ROOT/forensics, by its own rule
 
     @property
     def decisions(self) -> list[Decision]:
@@ -189,9 +183,18 @@ class RetentionPlan:
         return [t for t in self.temp_files if t.remove]
 
     @property
+    def forensics_to_delete(self) -> list[forensics.Item]:
+        return self.forensic.to_delete if self.forensic else []
+
+    @property
     def bytes_to_free(self) -> int:
-        return sum(i.disk_bytes for i in self.to_delete) + sum(
-            t.size_bytes for t in self.temp_to_remove
+        """What applying the plan frees; nothing if it would be refused."""
+        if not self.safe_to_apply:
+            return 0
+        return (
+            sum(i.disk_bytes for i in self.to_delete)
+            + sum(t.size_bytes for t in self.temp_to_remove)
+            + sum(i.disk_bytes for i in self.forensics_to_delete)
         )
 
     def floor(self) -> dict[str, dict[str, Any]]:
@@ -220,8 +223,23 @@ class RetentionPlan:
         return all(t["holds"] for t in self.floor().values())
 
     @property
+    def forensic_floor_holds(self) -> bool:
+        return self.forensic is None or self.forensic.floor_holds
+
+    @property
     def safe_to_apply(self) -> bool:
-        return self.scan_error is None and self.floor_holds
+        return self.scan_error is None and self.floor_holds and self.forensic_floor_holds
+
+    @property
+    def refusal(self) -> str | None:
+        """Why :func:`apply` would delete nothing at all, or None."""
+        if self.scan_error:
+            return "the backup root was not read safely"
+        if not self.floor_holds:
+            return "the plan would break the floor of verified backups"
+        if not self.forensic_floor_holds:
+            return "the plan would break the floor of forensic dumps"
+        return None
 
     def rows(self) -> list[dict[str, Any]]:
         """Every decision as a dict (the ``decisions`` figure; what the CLI prints)."""
@@ -235,6 +253,10 @@ def policy_of(settings: Settings) -> Policy:
     )
 
 
+def forensic_rule_of(settings: Settings) -> forensics.Rule:
+    return forensics.Rule(settings.forensics_keep_days, settings.forensics_min_keep)
+
+
 def plan(settings: Settings, now: datetime) -> RetentionPlan:
     """What retention would do at ``now``. Reads the backup root; changes nothing."""
     root = settings.backup_root
@@ -244,10 +266,17 @@ def plan(settings: Settings, now: datetime) -> RetentionPlan:
         escaped = [b for b in inv.backups if b.problem and "outside the backup root" in b.problem]
         if escaped:  # someone linked out of the root: do not trust anything in it
             raise BadInput(escaped[0].problem or "a file leads outside the backup root")
-        _classify(out, inv)
+        fplan = forensics.plan(root, forensic_rule_of(settings), now, garbage_age=GARBAGE_AGE)
+        _classify(out, inv, fplan)
+        out.forensic = fplan
+        out.found = inv.leftovers()
+        if fplan.found or fplan.temp_files or fplan.strays:
+            out.found += f"; forensics: {_n(fplan.found, 'dump')}, " + (
+                inventory.describe_leftovers(len(fplan.temp_files), len(fplan.strays))
+            )
         out.total_bytes = _root_bytes(root)
     except (BadInput, OSError) as exc:
-        out.items, out.temp_files = [], []
+        out.items, out.temp_files, out.forensic = [], [], None
         out.scan_error = (
             f"cannot read {root} safely: {exc}. Nothing is deleted until this is fixed "
             "(a link that leads outside the root must be removed by hand)."
@@ -255,11 +284,19 @@ def plan(settings: Settings, now: datetime) -> RetentionPlan:
     return out
 
 
-def _classify(out: RetentionPlan, inv: inventory.Inventory) -> None:
+def _classify(out: RetentionPlan, inv: inventory.Inventory, fplan: forensics.Plan) -> None:
     root, now = out.root, out.now
     unsafe_tiers = {t for t in Tier if _tier_folder_problem(root, t)}
     for tier in sorted(unsafe_tiers):
         out.refused.append(f"{tier.value}/: {_tier_folder_problem(root, tier)}")
+    # a link directly in the root is reported like one in a tier folder (tier folders
+    # and forensics, when links, are reported above and by the forensic plan)
+    known = {t.value for t in Tier} | {layout.FORENSICS_DIR}
+    if root.is_dir():
+        for entry in sorted(root.iterdir()):
+            if entry.is_symlink() and entry.name not in known:
+                out.refused.append(f"{entry.name}: a symbolic link to {os.readlink(entry)}")
+    out.refused.extend(fplan.refused)
 
     candidates: list[Candidate] = []
     pending: list[tuple[inventory.Backup, int, str | None, tuple[str, ...]]] = []
@@ -350,42 +387,33 @@ def _classify(out: RetentionPlan, inv: inventory.Inventory) -> None:
         items.append(Item(decision, "backup", status, c.verified, disk, files))
     out.items = sorted(items + extra, key=lambda i: (i.decision.created_at, i.tier, i.id))
 
-    for path in inv.temp_files:
-        tier = Tier(path.parent.name)
-        rel = f"{tier.value}/{path.name}"
+    unsafe = {t.value for t in unsafe_tiers}
+    for path in inv.temp_files + fplan.temp_files:
+        where = path.parent.name  # a tier's or forensics (only when it is a plain folder)
+        rel = f"{where}/{path.name}"
         st = _lstat(path)
         if st is None:
             continue
-        if tier in unsafe_tiers:
+        if where in unsafe:
             out.refused.append(f"{rel}: its tier folder is not a plain folder")
         elif not stat.S_ISREG(st.st_mode):
             kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
             out.refused.append(f"{rel}: a temp name but {kind}")
-        elif temp_file_id(path.name) is None:
-            out.strays.append(rel)  # a temp name, but not of a backup or manifest
-        else:
+        else:  # only temp names of a backup's or forensic dump's files are listed
             age = now - _mtime(st)
             remove = age > GARBAGE_AGE
             reason = f"temp file last written {_days(age)} ago: " + (
                 "left by a crashed run, delete" if remove else "a run may be writing it, kept"
             )
-            out.temp_files.append(TempFile(tier, path.name, age, st.st_size, remove, reason))
+            out.temp_files.append(TempFile(where, path.name, age, st.st_size, remove, reason))
 
     for path in inv.stray_files:
-        out.strays.append(str(path.relative_to(root)) if path.is_relative_to(root) else str(path))
-    out.strays = sorted(set(out.strays))
-
-
-def temp_file_id(name: str) -> str | None:
-    """The backup id of a temp file's name (``.<id>.dump.zst.tmp-<pid>``), if it is one."""
-    match = _TEMP_NAME.match(name)
-    if not match:
-        return None
-    try:
-        layout.parse_id(match.group("id"))
-    except BadInput:
-        return None
-    return match.group("id")
+        rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        if path.is_symlink():  # never followed, never deleted: for a person to look at
+            out.refused.append(f"{rel}: a symbolic link to {os.readlink(path)}")
+        else:
+            out.strays.append(rel)
+    out.strays = sorted(set(out.strays + fplan.strays))
 
 
 def _tier_folder_problem(root: Path, tier: Tier) -> str | None:
@@ -437,11 +465,14 @@ class Busy(Exception):
 
 
 @contextlib.contextmanager
-def _tier_folder(root: Path, tier: Tier) -> Iterator[int]:
-    """The real tier folder, opened without following a link; its descriptor."""
-    literal = layout.tier_dir(root, tier)
+def _tier_folder(root: Path, tier: str) -> Iterator[int]:
+    """The real tier folder (or forensics), opened without following a link; its
+    descriptor."""
+    if tier not in {t.value for t in Tier} | {layout.FORENSICS_DIR}:
+        raise Refused(f"{tier!r} is not a folder retention deletes in: refused")
+    literal = root / tier
     real = layout.inside(root, literal)
-    if real != root.resolve() / tier.value:
+    if real != root.resolve() / tier:
         raise Refused(f"{literal} leads to {real}: refused")
     try:
         fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
@@ -455,18 +486,18 @@ def _tier_folder(root: Path, tier: Tier) -> Iterator[int]:
         os.close(fd)
 
 
-def _unlink(root: Path, tier: Tier, dir_fd: int, name: str) -> int | None:
+def _unlink(root: Path, tier: str, dir_fd: int, name: str) -> int | None:
     """Delete the regular file ``name`` of the tier folder; its size (None if not there)."""
     if not name or "/" in name or name in (".", ".."):
         raise Refused(f"{name!r} is not a file name: refused")
-    layout.inside(root, layout.tier_dir(root, tier) / name)
+    layout.inside(root, root / tier / name)
     try:
         st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return None
     if not stat.S_ISREG(st.st_mode):
         what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
-        raise Refused(f"{tier.value}/{name} is {what}: refused")
+        raise Refused(f"{tier}/{name} is {what}: refused")
     os.unlink(name, dir_fd=dir_fd)
     return st.st_size
 
@@ -486,13 +517,31 @@ def delete_backup(root: Path, backup_id: str, *, orphan: bool = False) -> list[t
     layout.dump_path(root, backup_id)  # both must resolve inside the root
     layout.manifest_path(root, backup_id)
     deleted: list[tuple[str, int]] = []
-    with _tier_folder(root, tier) as dir_fd, _folder_lock(dir_fd, backup_id):
+    with _tier_folder(root, tier.value) as dir_fd, _folder_lock(dir_fd, backup_id):
         if orphan and _exists_at(dir_fd, dump):
             raise Refused(f"{tier.value}/{dump} exists: not an orphan manifest, refused")
         for name in (dump, man):  # a crash in between leaves an orphan manifest: next run
-            size = _unlink(root, tier, dir_fd, name)
+            size = _unlink(root, tier.value, dir_fd, name)
             if size is not None:
                 deleted.append((f"{tier.value}/{name}", size))
+    return deleted
+
+
+def delete_forensic(root: Path, name: str, *, orphan: bool = False) -> list[tuple[str, int]]:
+    """Delete one forensic dump: its dump file first, then its record. ``name`` is
+    validated (:func:`layout.parse_forensic_name`); with ``orphan``, refuses if the
+    dump exists (only a record without its dump goes). ``(relative path, bytes)`` of
+    each file deleted."""
+    layout.parse_forensic_name(name)
+    dump, record = f"{name}{layout.DUMP_SUFFIX}", f"{name}{layout.MANIFEST_SUFFIX}"
+    deleted: list[tuple[str, int]] = []
+    with _tier_folder(root, layout.FORENSICS_DIR) as dir_fd:
+        if orphan and _exists_at(dir_fd, dump):
+            raise Refused(f"forensics/{dump} exists: not a record without its dump, refused")
+        for file in (dump, record):
+            size = _unlink(root, layout.FORENSICS_DIR, dir_fd, file)
+            if size is not None:
+                deleted.append((f"{layout.FORENSICS_DIR}/{file}", size))
     return deleted
 
 
@@ -518,10 +567,16 @@ def _folder_lock(dir_fd: int, backup_id: str) -> Iterator[None]:
         fcntl.flock(dir_fd, fcntl.LOCK_UN)
 
 
-def delete_temp(root: Path, tier: Tier, name: str) -> int:
-    """Delete a temp file of a backup or manifest write (its name is validated)."""
-    if temp_file_id(name) is None:
-        raise Refused(f"{tier.value}/{name} is not the temp file of a backup: refused")
+def delete_temp(root: Path, tier: str, name: str) -> int:
+    """Delete a temp file of a backup's, manifest's (in a tier folder) or forensic dump's
+    (in forensics) write; its name is validated."""
+    ours = (
+        forensics.is_temp_of_dump(name)
+        if tier == layout.FORENSICS_DIR
+        else layout.temp_backup_id(name) is not None
+    )
+    if not ours:
+        raise Refused(f"{tier}/{name} is not the temp file of a backup: refused")
     with _tier_folder(root, tier) as dir_fd:
         return _unlink(root, tier, dir_fd, name) or 0
 
@@ -543,13 +598,15 @@ class Applied:
     backups_deleted: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # "what: why"
     skipped: list[str] = field(default_factory=list)  # busy
+    forensics_deleted: list[str] = field(default_factory=list)  # names
+    refused: str | None = None  # why nothing at all was deleted
 
 
 def apply(p: RetentionPlan) -> Applied:
     """Carry out ``p``: delete what it says, nothing else. Refuses an unsafe plan."""
     done = Applied()
-    if not p.safe_to_apply:
-        done.errors.append("plan not applied: " + (p.scan_error or "the floor would not hold"))
+    if p.refusal:
+        done.refused = p.refusal
         return done
     for item in p.to_delete:
         try:
@@ -574,9 +631,27 @@ def apply(p: RetentionPlan) -> Applied:
                 bytes=size,
                 reason=item.decision.reason,
             )
+    for f in p.forensics_to_delete:
+        try:
+            files = delete_forensic(p.root, f.name, orphan=f.kind == "orphan_record")
+        except (BadInput, OSError) as exc:
+            done.errors.append(f"{layout.FORENSICS_DIR}/{f.name}: {exc}")
+            log.error("backup.retention.delete_failed", forensic=f.name, error=str(exc))
+            continue
+        done.forensics_deleted.append(f.name)
+        for rel, size in files:
+            done.deleted.append(rel)
+            done.bytes_freed += size
+            log.info(
+                "backup.retention.deleted",
+                kind=f"forensic_{f.kind}",
+                file=rel,
+                bytes=size,
+                reason=f.decision.reason,
+            )
     for temp in p.temp_to_remove:
         try:
-            size = delete_temp(p.root, temp.tier, temp.name)
+            size = delete_temp(p.root, temp.folder, temp.name)
         except (BadInput, OSError) as exc:
             done.errors.append(f"{temp.relpath}: {exc}")
             log.error("backup.retention.delete_failed", file=temp.relpath, error=str(exc))
@@ -600,19 +675,23 @@ ExtraChecks = Callable[[RunContext, datetime], list[Check]]
 
 
 def pre_restore_database_checks(ctx: RunContext, now: datetime) -> list[Check]:
-    """Report (never drop) the ``*_pre_restore_*`` databases ``maint restore`` set aside
-    that are older than MAINT_PRE_RESTORE_REPORT_DAYS: each holds a whole copy of the
-    database, and only a person decides when it may go (`DROP DATABASE name`)."""
+    """Report (never drop) the ``<target>_pre_restore_<time>`` databases ``maint restore``
+    set aside for the configured targets (MAINT_RESTORE_TARGETS) that are older than
+    MAINT_PRE_RESTORE_REPORT_DAYS: each holds a whole copy of the database, and only a
+    person decides when it may go (`DROP DATABASE name`). Other databases on the same
+    server are not ours to report, whatever their names."""
     from maintenance import pg
     from maintenance.restore import swap
 
     s = ctx.settings
     server = s.target_dsn.get_secret_value()
+    targets = ", ".join(s.restorable)
     try:
         with pg.connect(pg.with_dbname(server, "postgres")) as conn:
-            rows = conn.execute(
-                "SELECT datname, pg_database_size(datname) FROM pg_database WHERE datname LIKE %s",
-                (f"%{swap.PRE_RESTORE_MARK}%",),
+            found = conn.execute(
+                "SELECT datname, pg_database_size(datname) FROM pg_database "
+                "WHERE strpos(datname, %s) > 0 ORDER BY datname",
+                (swap.PRE_RESTORE_MARK,),
             ).fetchall()
     except MaintenanceError as exc:
         return [
@@ -624,21 +703,37 @@ def pre_restore_database_checks(ctx: RunContext, now: datetime) -> list[Check]:
             )
         ]
     limit = timedelta(days=s.pre_restore_report_days)
-    old = []
-    for name, size in rows:
+    ours: list[tuple[str, int, datetime]] = []
+    for name, size in found:
         when = swap.pre_restore_time(name)
-        if when is not None and now - when > limit:
-            old.append(f"{name} ({(now - when).days} days, {int(size) // 1_000_000} MB)")
+        if when is not None and any(_set_aside_for(t, when) == name for t in s.restorable):
+            ours.append((name, int(size), when))
+    old = [
+        f"{name} ({(now - when).days} days, {size // 1_000_000} MB)"
+        for name, size, when in ours
+        if now - when > limit
+    ]
     return [
         Check(
             "old pre-restore databases",
             CheckStatus.WARN if old else CheckStatus.PASS,
             observed="; ".join(old)
             if old
-            else f"{len(rows)} set aside, none older than {limit.days} days",
-            expected=f"none older than {limit.days} days (MAINT_PRE_RESTORE_REPORT_DAYS); never dropped automatically",
+            else f"{len(ours)} set aside, none older than {limit.days} days",
+            expected=f"none of {targets} older than {limit.days} days "
+            "(MAINT_PRE_RESTORE_REPORT_DAYS); never dropped automatically",
         )
     ]
+
+
+def _set_aside_for(target: str, when: datetime) -> str | None:
+    """The name ``maint restore`` gives ``target`` set aside at ``when``."""
+    from maintenance.restore import swap
+
+    try:
+        return swap.pre_restore_name(target, when)
+    except BadInput:
+        return None
 
 
 #: Run after the plan, their checks appended to the result.
@@ -657,30 +752,128 @@ def run(ctx: RunContext, params: RetentionParams) -> Result:
 
 
 def report(p: RetentionPlan, done: Applied | None, *, dry_run: bool) -> Result:
-    """The checklist of a retention run (``done`` is None for a dry run)."""
+    """The checklist of a retention run (``done`` is None for a dry run).
+
+    A check that could not run because retention refused is never shown as passed: it
+    is a warning whose observed value reads ``not run: <why>``. Observed and expected
+    values are sentences, never Python values.
+    """
     result = Result()
     result.check(
         "backup root read safely",
         p.scan_error is None,
-        observed=p.scan_error or f"{len(p.items)} backup ids, {len(p.temp_files)} temp files",
+        observed=p.scan_error or f"{len(p.items)} backup ids, {p.found}",
         expected="every entry inside the root",
     )
+    blind = "not run: the backup root was not read safely" if p.scan_error else None
+
+    def not_run(name: str, why: str, expected: str) -> None:
+        result.checks.append(Check(name, CheckStatus.WARN, why, expected))
+
     floor = p.floor()
-    result.check(
-        "floor holds per tier",
-        p.floor_holds,
-        observed={t: f["verified_kept"] for t, f in floor.items()},
-        expected={t: f">= {f['required']} incl. {f['newest_verified']}" for t, f in floor.items()},
-        detail=None if p.floor_holds else "nothing was deleted",
+    floor_rule = (
+        f"every tier keeps >= min(MAINT_RETENTION_MIN_VERIFIED={p.policy.min_verified}, "
+        "its verified backups), incl. its newest verified"
     )
-    if done is not None:
+    if blind:
+        not_run("floor holds per tier", blind, floor_rule)
+    else:
+        result.check(
+            "floor holds per tier",
+            p.floor_holds,
+            observed=_floor_kept(floor),
+            expected=_floor_wanted(floor),
+            detail=None if p.floor_holds else "nothing was deleted",
+        )
+    if done is not None and done.refused:
+        not_run("planned deletions done", f"not run: {done.refused}", "every planned deletion")
+    elif done is not None:
         result.check(
             "planned deletions done",
             not done.errors,
-            observed=done.errors or f"{len(done.deleted)} files",
+            observed="; ".join(done.errors) or _n(len(done.deleted), "file"),
             expected="every planned deletion",
             detail="; ".join(done.skipped) or None,
         )
+    if blind:
+        for name, expected in _ROOT_CHECKS.items():
+            not_run(name, blind, expected.format(budget=_budget(p)))
+        after = p.total_bytes
+    else:
+        after = _root_checks(result, p, done)
+    result.checks.extend(
+        forensics.checks(
+            p.forensic,
+            done.forensics_deleted if done else None,
+            blind=blind,
+            refused=f"not run: {p.refusal}" if p.refusal else None,
+        )
+    )
+
+    kept = [i for i in p.backups if i.keep]
+    gone = [i for i in p.to_delete if i.kind == "backup"]
+    orphans = [i for i in p.to_delete if i.kind == "orphan_manifest"]
+    fp = p.forensic
+    result.figures = {
+        "dry_run": dry_run,
+        "now": p.now.isoformat(),
+        "policy": {
+            "max_age_days": {t: a.days for t, a in p.policy.max_age.items()},
+            "min_verified": p.policy.min_verified,
+        },
+        "decisions": p.rows(),
+        "temp_files": [t.to_dict() for t in p.temp_files],
+        "strays": p.strays,
+        "refused": p.refused,
+        "floor": {} if blind else floor,
+        "forensics": [i.to_dict() for i in fp.items] if fp else [],
+        "forensics_policy": (
+            {"keep_days": fp.rule.keep_days, "min_keep": fp.rule.min_keep} if fp else {}
+        ),
+        "forensics_floor": fp.floor() if fp else {},
+        "backups_kept": len(kept),
+        "backups_to_delete": len(gone),
+        "bytes_to_free": p.bytes_to_free,
+        "deleted": done.deleted if done else [],
+        "bytes_freed": done.bytes_freed if done else 0,
+        "total_bytes_before": p.total_bytes,
+        "total_bytes_after": after,
+        "budget_bytes": p.budget_bytes,
+    }
+    result.summary = _summary(p, done, kept, gone, orphans)
+    return result
+
+
+def _floor_kept(floor: dict[str, dict[str, Any]]) -> str:
+    parts = [f"{t} {f['verified_kept']}" for t, f in floor.items()]
+    return f"{parts[0]} verified kept, " + ", ".join(parts[1:]) if parts else "no tiers"
+
+
+def _floor_wanted(floor: dict[str, dict[str, Any]]) -> str:
+    return "; ".join(
+        f"{t} >= {f['required']} incl. the newest verified {f['newest_verified']}"
+        if f["newest_verified"]
+        else f"{t}: no verified backup"
+        for t, f in floor.items()
+    )
+
+
+#: The checks of what the root holds, and what each expects.
+_ROOT_CHECKS = {
+    "backups within retention age": "none older than its tier's retention",
+    "current daily backup < 24 hours old": "< 24 hours",
+    "total size within budget": "{budget}",
+    "no stray files": "only backups, manifests, forensic dumps and temp files",
+    "no links or misplaced backups": "regular files in their tier folder, no links in the root",
+}
+
+
+def _budget(p: RetentionPlan) -> str:
+    return f"<= {human_bytes(p.budget_bytes)} (MAINT_BACKUP_BUDGET_BYTES={p.budget_bytes})"
+
+
+def _root_checks(result: Result, p: RetentionPlan, done: Applied | None) -> int:
+    """The checks of what the root holds; the total size after the run."""
     aged = [
         i.id
         for i in p.backups
@@ -689,8 +882,8 @@ def report(p: RetentionPlan, done: Applied | None, *, dry_run: bool) -> Result:
     result.check(
         "backups within retention age",
         not aged,
-        observed=aged or "none older",
-        expected="none older than its tier's retention",
+        observed=", ".join(aged) or "none older",
+        expected=_ROOT_CHECKS["backups within retention age"],
         warn_only=True,
         detail=(
             f"the floor keeps {len(aged)} backups past their age because newer ones are not "
@@ -721,51 +914,25 @@ def report(p: RetentionPlan, done: Applied | None, *, dry_run: bool) -> Result:
         "total size within budget",
         after <= p.budget_bytes,
         observed=human_bytes(after),
-        expected=f"<= {human_bytes(p.budget_bytes)} (MAINT_BACKUP_BUDGET_BYTES={p.budget_bytes})",
+        expected=_budget(p),
         warn_only=True,
         detail=f"{human_bytes(p.total_bytes)} before retention",
     )
     result.check(
         "no stray files",
         not p.strays,
-        observed=p.strays or "none",
-        expected="only backups, manifests and temp files",
+        observed="; ".join(p.strays) or "none",
+        expected=_ROOT_CHECKS["no stray files"],
         warn_only=True,
     )
     result.check(
         "no links or misplaced backups",
         not p.refused,
-        observed=p.refused or "none",
-        expected="regular files in their tier folder",
+        observed="; ".join(p.refused) or "none",
+        expected=_ROOT_CHECKS["no links or misplaced backups"],
         warn_only=True,
     )
-
-    kept = [i for i in p.backups if i.keep]
-    gone = [i for i in p.to_delete if i.kind == "backup"]
-    orphans = [i for i in p.to_delete if i.kind == "orphan_manifest"]
-    result.figures = {
-        "dry_run": dry_run,
-        "now": p.now.isoformat(),
-        "policy": {
-            "max_age_days": {t: a.days for t, a in p.policy.max_age.items()},
-            "min_verified": p.policy.min_verified,
-        },
-        "decisions": p.rows(),
-        "temp_files": [t.to_dict() for t in p.temp_files],
-        "strays": p.strays,
-        "refused": p.refused,
-        "floor": floor,
-        "backups_kept": len(kept),
-        "backups_to_delete": len(gone),
-        "bytes_to_free": p.bytes_to_free,
-        "deleted": done.deleted if done else [],
-        "bytes_freed": done.bytes_freed if done else 0,
-        "total_bytes_before": p.total_bytes,
-        "total_bytes_after": after,
-        "budget_bytes": p.budget_bytes,
-    }
-    result.summary = _summary(p, done, kept, gone, orphans)
-    return result
+    return after
 
 
 def _summary(
@@ -773,19 +940,26 @@ def _summary(
 ) -> str:
     if p.scan_error:
         return f"refused: {p.scan_error}"
-    if not p.floor_holds:
-        return "refused: the plan would break the floor of verified backups; nothing deleted"
+    if p.refusal:
+        return f"refused: {p.refusal}; nothing deleted"
+    f_gone = [f for f in p.forensics_to_delete if f.kind == "dump"]
+    f_orphans = [f for f in p.forensics_to_delete if f.kind == "orphan_record"]
     if done is None:
         size = human_bytes(sum(i.disk_bytes for i in gone))
         text = f"dry run: would delete {_n(len(gone), 'backup')} ({size}), keep {len(kept)}"
-        extras = _extras(len(p.temp_to_remove), len(orphans))
+        extras = _extras(len(p.temp_to_remove), len(orphans) + len(f_orphans), len(f_gone))
         return text + (f"; would remove {extras}" if extras else "")
     deleted = set(done.backups_deleted)
     n = sum(1 for i in gone if i.id in deleted)
     freed = human_bytes(done.bytes_freed)
     text = f"deleted {_n(n, 'backup')} ({freed} freed), kept {len(kept) + len(gone) - n}"
     temps = {t.relpath for t in p.temp_to_remove} & set(done.deleted)
-    extras = _extras(len(temps), sum(1 for i in orphans if i.id in deleted))
+    f_done = set(done.forensics_deleted)
+    extras = _extras(
+        len(temps),
+        sum(1 for i in orphans if i.id in deleted) + sum(1 for f in f_orphans if f.name in f_done),
+        sum(1 for f in f_gone if f.name in f_done),
+    )
     text += f"; removed {extras}" if extras else ""
     if done.errors or done.skipped:
         text += f"; {len(done.errors)} failed, {len(done.skipped)} skipped (folder locked)"
@@ -796,10 +970,12 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _extras(temps: int, orphans: int) -> str:
+def _extras(temps: int, orphans: int, forensic: int = 0) -> str:
     parts = []
     if temps:
         parts.append(_n(temps, "temp file"))
     if orphans:
         parts.append(_n(orphans, "orphan manifest"))
-    return " and ".join(parts)
+    if forensic:
+        parts.append(_n(forensic, "forensic dump"))
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from maintenance import catalog, runner
-from maintenance.backup import inventory
+from maintenance.backup import forensics, inventory, layout
 from maintenance.backup.layout import Tier
 from maintenance.cli.render import local, out, print_json, show_run, styled
 from maintenance.config import get_settings
@@ -43,10 +43,20 @@ def _row(b: inventory.Backup) -> dict[str, Any]:
 @app.command("list")
 def list_backups(
     tier: Tier | None = typer.Option(None, "--tier", help="Only this tier."),
+    forensic: bool = typer.Option(
+        False,
+        "--forensics",
+        help="The forensic dumps restore took of each database before replacing it, instead.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Every backup, newest first: tier, time, size, last verification and its status."""
     settings = get_settings()
+    if forensic:
+        if tier is not None:
+            raise typer.BadParameter("--tier does not apply to --forensics", param_hint="--tier")
+        _list_forensics(settings, as_json)
+        return
     inv = inventory.scan(settings.backup_root)
     backups = sorted(
         (b for b in inv.backups if tier is None or b.tier is tier),
@@ -58,6 +68,7 @@ def list_backups(
         return
     if not backups:
         out.print(f"no backups in {settings.backup_root}")
+        _leftovers(inv.temp_files, inv.stray_files)
         return
     zone = settings.zone
     table = Table(
@@ -87,11 +98,49 @@ def list_backups(
             drill_text,
         )
     out.print(table)
-    if inv.temp_files or inv.stray_files:
-        out.print(
-            f"[yellow]{len(inv.temp_files)} temp file(s) of interrupted runs, "
-            f"{len(inv.stray_files)} stray file(s)[/]: `maint backups retention` lists them"
+    _leftovers(inv.temp_files, inv.stray_files)
+
+
+def _leftovers(temps: list[Path], strays: list[Path]) -> None:
+    """The same count retention's root check shows."""
+    if temps or strays:
+        found = inventory.describe_leftovers(len(temps), len(strays))
+        out.print(f"[yellow]{found}[/]: `maint backups retention` lists them")
+
+
+def _list_forensics(settings: Any, as_json: bool) -> None:
+    root = settings.backup_root
+    inv = forensics.scan(root)
+    dumps = sorted(inv.dumps, key=lambda d: d.created_at, reverse=True)
+    if as_json:
+        print_json([d.to_dict() for d in dumps])
+        return
+    folder = layout.forensics_dir(root)
+    problem = forensics.folder_problem(root)
+    if problem:
+        out.print(f"[red]{folder} is {problem}[/]: not read (`maint backups retention` reports it)")
+        return
+    if not dumps:
+        out.print(f"no forensic dumps in {folder}")
+    else:
+        zone = settings.zone
+        table = Table(
+            header_style="bold", title=f"forensic dumps in {folder}", title_justify="left"
         )
+        for col in ("name", "database", f"taken ({zone.key})", "size", "status", "restore run"):
+            table.add_column(col, no_wrap=True)
+        for d in dumps:
+            run_id = (d.record or {}).get("restore_run_id")
+            table.add_row(
+                d.name,
+                d.database,
+                local(d.created_at, zone),
+                human_bytes(d.size_bytes),
+                d.status,
+                str(run_id) if run_id is not None else "-",
+            )
+        out.print(table)
+    _leftovers(inv.temp_files, inv.stray_files)
 
 
 @app.command("verify")
@@ -150,6 +199,28 @@ def retention(
                 str(d.get("reason", "")),
             )
         out.print(table)
+        if figures.get("forensics"):
+            ftable = Table(
+                header_style="bold",
+                title="forensic dumps" + ("" if apply else " (dry run)"),
+                title_justify="left",
+            )
+            for col in ("forensic dump", "database", "decision", "status", "reason"):
+                ftable.add_column(col, overflow="fold")
+            for d in figures["forensics"]:
+                keep = (
+                    "keep"
+                    if d.get("keep")
+                    else ("[red]delete[/]" if apply else "[yellow]would delete[/]")
+                )
+                ftable.add_row(
+                    str(d.get("name")),
+                    str(d.get("database")),
+                    keep,
+                    str(d.get("status", "")),
+                    str(d.get("reason", "")),
+                )
+            out.print(ftable)
         for t in figures.get("temp_files", []):
             out.print(f"temp file {t.get('path')}: {t.get('reason', '')}")
         for s in figures.get("strays", []):

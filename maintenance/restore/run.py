@@ -39,8 +39,6 @@ from maintenance.results import CheckStatus, Result
 from maintenance.taskspec import Params, RunContext
 from maintenance.units import human_bytes
 
-FORENSICS = "forensics"
-
 
 class HookFailed(PermanentError):
     """A configured hook command failed."""
@@ -106,9 +104,9 @@ def forensic_dump(
 ) -> dict[str, Any]:
     """Dump the live database into BACKUP_ROOT/forensics (same format as backups)."""
     root = settings.backup_root
-    folder = layout.private_dir(layout.inside(root, root / FORENSICS))
-    name = f"{target}-{moment.strftime('%Y%m%dT%H%M%SZ')}"
-    final = layout.inside(root, folder / f"{name}.dump.zst")
+    folder = layout.private_dir(layout.inside(root, layout.forensics_dir(root)))
+    name = layout.forensic_name(target, moment)
+    final = layout.inside(root, folder / f"{name}{layout.DUMP_SUFFIX}")
     dsn = pg.with_dbname(settings.target_dsn.get_secret_value(), target)
     with pg.connect(dsn) as conn:
         facts = dbcheck.server_facts(conn)
@@ -131,7 +129,7 @@ def forensic_dump(
         "restore_run_id": run_id,
         "server_version": facts["server_version"],
     }
-    layout.write_json(folder / f"{name}.manifest.json", info)
+    layout.write_json(folder / f"{name}{layout.MANIFEST_SUFFIX}", info)
     temp.replace(final)
     layout.fsync_dir(folder)
     return info | {"path": str(final)}

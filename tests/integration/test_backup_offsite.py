@@ -324,7 +324,7 @@ def test_off_site_retention_keeps_the_floor(env: Env) -> None:
     doc = json.loads(failed.read_text())
     doc["readback"]["passed"] = False
     failed.write_text(json.dumps(doc))
-    leftover = env.offsite / "monthly" / f".{current}.dump.zst.enc.tmp-1-dead"
+    leftover = crypto.temp_name(env.offsite / "monthly" / f"{current}.dump.zst.enc")
     leftover.write_bytes(b"half a copy")
     expected_gone = {ancient[0], ancient[1], ancient[4]}
 

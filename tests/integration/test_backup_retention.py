@@ -5,6 +5,9 @@ ever deleted (links, ``../`` ids)."""
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from maintenance.config import Settings
 from maintenance.errors import BadInput
 from maintenance.results import Result, RunStatus, Trigger
 from maintenance.taskspec import RunContext, TaskSpec
-from tests.conftest import history_rows
+from tests.conftest import history_rows, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -72,11 +75,33 @@ def age_file(path: Path, moment: datetime) -> None:
     os.utime(path, (moment.timestamp(), moment.timestamp()), follow_symlinks=False)
 
 
+#: A writer that dies half-way, as a killed worker does: the backup's own atomic writer in
+#: a process that exits without cleaning up.
+_CRASHING_WRITER = """
+import os, sys
+from pathlib import Path
+from maintenance.backup import layout
+with layout.atomic_file(Path(sys.argv[1])) as handle:
+    handle.write(b"partial")
+    handle.flush()
+    os._exit(9)
+"""
+
+
+def crashed_write(final: Path) -> Path:
+    """The temp file a real writer of ``final`` leaves when it is killed mid-write."""
+    layout.private_dir(final.parent)
+    before = set(final.parent.iterdir())
+    proc = subprocess.run([sys.executable, "-c", _CRASHING_WRITER, str(final)], check=False)
+    assert proc.returncode == 9
+    (left,) = set(final.parent.iterdir()) - before
+    assert not final.exists()
+    return left
+
+
 def temp_file(root: Path, tier: Tier, created: datetime, written: datetime) -> Path:
     final = layout.tier_dir(root, tier) / f"{layout.make_id(tier, created)}{layout.DUMP_SUFFIX}"
-    layout.private_dir(final.parent)
-    path = final.with_name(f".{final.name}{layout.TEMP_MARK}4242")
-    path.write_bytes(b"partial")
+    path = crashed_write(final)
     age_file(path, written)
     return path
 
@@ -137,9 +162,10 @@ def test_ten_days_of_failed_backups_the_floor_holds(s: Settings, root: Path) -> 
         assert not layout.manifest_path(root, bid).exists()
     c = checks(result)
     assert c["floor holds per tier"].status == "pass"
-    assert c["floor holds per tier"].observed["daily"] == 3
+    assert result.figures["floor"]["daily"]["verified_kept"] == 3
+    assert c["floor holds per tier"].observed.startswith("daily 3 verified kept,")
     assert c["backups within retention age"].status == "warn"
-    assert set(c["backups within retention age"].observed) == set(good[:3])
+    assert set(c["backups within retention age"].observed.split(", ")) == set(good[:3])
     assert result.status is RunStatus.SUCCEEDED
     d = decisions(result)
     assert "newest verified daily backup: always kept" in d[good[0]]["reason"]
@@ -255,6 +281,52 @@ def test_apply_deletes_exactly_what_the_plan_said(s: Settings, root: Path) -> No
             assert layout.manifest_path(root, item.id).exists()
 
 
+def _count(text: str, what: str) -> int:
+    match = re.search(rf"(\d+) {what}", text)
+    assert match, f"no count of {what!r} in {text!r}"
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize("suffix", [layout.DUMP_SUFFIX, layout.MANIFEST_SUFFIX])
+def test_a_real_crashed_run_temp_file_is_gone_after_the_next_retention_a_day_later(
+    s: Settings, root: Path, maint_env: dict[str, str], suffix: str
+) -> None:
+    now = clock.now()
+    make_backup(root, Tier.DAILY, now - HOUR)
+    crashed_id = layout.make_id(Tier.DAILY, now - DAY - 2 * HOUR)
+    final = layout.tier_dir(root, Tier.DAILY) / f"{crashed_id}{suffix}"
+    left = crashed_write(final)
+    assert left.name.startswith(f".{final.name}{layout.TEMP_MARK}")
+    age_file(left, now - DAY - HOUR)
+
+    # `maint backups list` and retention's root check count the same leftovers
+    listed = run_cli("backups", "list", env={**maint_env, "MAINT_BACKUP_ROOT": str(root)})
+    assert listed.returncode == 0, listed.stderr
+    dry = run(s, dry_run=True)
+    root_check = str(checks(dry)["backup root read safely"].observed)
+    assert _count(listed.stdout, "temp file") == _count(root_check, "temp file") == 1
+    assert _count(listed.stdout, "stray file") == _count(root_check, "stray file") == 0
+    assert left.exists()  # a dry run
+
+    result = run(s, dry_run=False)
+    assert not left.exists()
+    assert f"daily/{left.name}" in result.figures["deleted"]
+    assert "removed 1 temp file" in result.summary
+    assert checks(result)["no stray files"].status == "pass"
+
+
+def test_backups_list_counts_leftovers_even_without_a_backup(
+    s: Settings, root: Path, maint_env: dict[str, str]
+) -> None:
+    now = clock.now()
+    temp_file(root, Tier.WEEKLY, now - DAY, now - DAY)
+    listed = run_cli("backups", "list", env={**maint_env, "MAINT_BACKUP_ROOT": str(root)})
+    assert listed.returncode == 0, listed.stderr
+    assert "no backups in" in listed.stdout
+    root_check = str(checks(run(s, dry_run=True))["backup root read safely"].observed)
+    assert _count(listed.stdout, "temp file") == _count(root_check, "temp file") == 1
+
+
 def test_temp_files_older_than_a_day_go_younger_stay(s: Settings, root: Path) -> None:
     now = clock.now()
     make_backup(root, Tier.DAILY, now - HOUR)
@@ -273,7 +345,7 @@ def test_temp_files_older_than_a_day_go_younger_stay(s: Settings, root: Path) ->
     assert temps[f"daily/{young.name}"]["remove"] is False
     assert "a run may be writing it" in temps[f"daily/{young.name}"]["reason"]
     strays = checks(result)["no stray files"]
-    assert strays.status == "warn" and strays.observed == [f"daily/{not_ours.name}"]
+    assert strays.status == "warn" and strays.observed == f"daily/{not_ours.name}"
 
 
 def test_orphan_manifest_older_than_a_day_is_removed(s: Settings, root: Path) -> None:
@@ -402,7 +474,7 @@ def test_a_tier_folder_that_is_a_link_is_refused(s: Settings, root: Path, tmp_pa
     assert (elsewhere / stale.name).exists()
     refused = checks(result)["no links or misplaced backups"]
     assert refused.status == "warn"
-    assert any(r.startswith("monthly/") for r in refused.observed)
+    assert any(r.startswith("monthly/") for r in refused.observed.split("; "))
     with pytest.raises(BadInput):
         retention.delete_temp(root, Tier.MONTHLY, stale.name)
     assert (elsewhere / stale.name).exists()

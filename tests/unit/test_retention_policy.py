@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from maintenance.backup import retention
+from maintenance.backup import layout
 from maintenance.backup.policy import Candidate, Decision, Policy, decide
+from maintenance.errors import BadInput
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -128,18 +130,66 @@ def test_nothing_to_decide() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "expected"),
+    "final",
+    ["daily-20261127T230000Z.dump.zst", "weekly-20261122T023000Z.manifest.json"],
+)
+def test_the_temp_name_a_writer_makes_is_the_one_the_parser_reads(final: str) -> None:
+    folder = Path("/backups") / final.split("-")[0]
+    made = layout.temp_path(folder / final)
+    assert made.parent == folder
+    assert layout.temp_target(made.name) == final
+    assert layout.is_temp(made)
+    assert layout.temp_backup_id(made.name) == final.split(".")[0]
+    assert layout.temp_path(folder / final) != made  # unique: a pid repeats after a crash
+
+
+@pytest.mark.parametrize(
+    "name",
     [
-        (".daily-20261127T230000Z.dump.zst.tmp-4242", "daily-20261127T230000Z"),
-        (".weekly-20261122T023000Z.manifest.json.tmp-7", "weekly-20261122T023000Z"),
-        (".daily-20261127T230000Z.dump.zst.tmp-", None),
-        (".daily-2026.dump.zst.tmp-1", None),
-        (".../etc/passwd.dump.zst.tmp-1", None),
-        (".daily-20261127T230000Z.manifest.json.lock", None),
-        ("daily-20261127T230000Z.dump.zst", None),
+        ".daily-20261127T230000Z.dump.zst.tmp-4242",  # no random part: not what we write
+        ".daily-20261127T230000Z.dump.zst.tmp-",
+        ".daily-20261127T230000Z.dump.zst.tmp-1-DEADBEEF",
+        ".daily-20261127T230000Z.dump.zst.tmp-1-deadbeef0",
+        ".daily-20261127T230000Z.dump.zst.tmp-\u0664-deadbeef",  # a non-ASCII digit
+        "daily-20261127T230000Z.dump.zst.tmp-1-deadbeef",  # not hidden
+        ".daily-20261127T230000Z.manifest.json.lock",
+        "daily-20261127T230000Z.dump.zst",
     ],
 )
-def test_temp_file_names_are_recognised_only_around_a_valid_id(
-    name: str, expected: str | None
-) -> None:
-    assert retention.temp_file_id(name) == expected
+def test_names_that_are_not_our_temp_names(name: str) -> None:
+    assert layout.temp_target(name) is None
+    assert not layout.is_temp(Path(name))
+    assert layout.temp_backup_id(name) is None
+
+
+@pytest.mark.parametrize(
+    "final",
+    [
+        "daily-2026.dump.zst",  # not an id
+        "../etc/passwd.dump.zst",
+        "daily-20261127T230000Z.tar",  # not a dump or a manifest
+        "notes",
+    ],
+)
+def test_a_temp_name_counts_as_a_backup_s_only_around_a_valid_id(final: str) -> None:
+    name = f".{final}{layout.TEMP_MARK}1-deadbeef"
+    assert layout.temp_backup_id(name) is None
+
+
+@pytest.mark.parametrize(
+    "name", ["daily-20261399T000000Z", "weekly-20260230T000000Z", "daily-20261127T250000Z"]
+)
+def test_an_id_with_an_impossible_date_is_bad_input_not_a_crash(name: str) -> None:
+    with pytest.raises(BadInput, match="not valid"):
+        layout.parse_id(name)
+    with pytest.raises(BadInput, match="not a forensic dump's name"):
+        layout.parse_forensic_name(f"residency_scheduler-{name.split('-')[1]}")
+
+
+def test_forensic_names_are_made_and_read_in_one_place() -> None:
+    name = layout.forensic_name("residency_scheduler", NOW)
+    assert name == "residency_scheduler-20261127T020000Z"
+    assert layout.parse_forensic_name(name) == ("residency_scheduler", NOW)
+    for bad in ("../etc-20261127T020000Z", "Residency-20261127T020000Z", "x-2026", ""):
+        with pytest.raises(BadInput):
+            layout.parse_forensic_name(bad)
