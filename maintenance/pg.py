@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 import psycopg
 
 from maintenance import redact
-from maintenance.errors import BadInput, ServiceRefused, ServiceUnavailable
+from maintenance.errors import BadInput, ConfigError, ServiceRefused, ServiceUnavailable
 
 #: A database name we create or drop must look like this: no quoting games.
 SAFE_DBNAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -27,6 +27,9 @@ _REFUSED = re.compile(
     re.S,
 )
 
+#: libpq's own refusals of a connection setting (no server was contacted).
+_BAD_OPTION = re.compile(r"\binvalid (\w+ value|integer value|port number)\b")
+
 _PARAM_ENV = {
     "sslmode": "PGSSLMODE",
     "sslrootcert": "PGSSLROOTCERT",
@@ -37,6 +40,70 @@ _PARAM_ENV = {
     "options": "PGOPTIONS",
     "target_session_attrs": "PGTARGETSESSIONATTRS",
 }
+
+
+#: libpq parameters whose value is one of a few words (libpq itself checks them only when
+#: it connects, and the suite would take that for a server that did not answer).
+_CHOICES = {
+    "sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "gssencmode": ("disable", "prefer", "require"),
+    "channel_binding": ("disable", "prefer", "require"),
+    "sslnegotiation": ("postgres", "direct"),
+    "sslcertmode": ("disable", "allow", "require"),
+    "load_balance_hosts": ("disable", "random"),
+    "target_session_attrs": (
+        "any",
+        "read-write",
+        "read-only",
+        "primary",
+        "standby",
+        "prefer-standby",
+    ),
+}
+#: libpq parameters that take a whole number of seconds (or a count, or a flag).
+_INTEGERS = (
+    "connect_timeout",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+)
+
+
+def check_url(dsn: str) -> None:
+    """Raise ValueError naming what is wrong with a postgresql:// URL: scheme, port,
+    database, an unknown query parameter or a value libpq would refuse. The message
+    never repeats the URL (it may hold a password)."""
+    try:
+        parts = urlsplit(dsn)
+    except ValueError as exc:
+        raise ValueError(f"not a URL: {exc}") from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"must be a postgresql:// URL, got scheme {parts.scheme or 'none'!r}")
+    port_text = parts.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port_text and not 0 < (port or 0) <= 65535:
+        raise ValueError(f"port {port_text!r} is not a port number (1-65535)")
+    if not parts.path.strip("/"):
+        raise ValueError("must name a database (postgresql://user@host:5432/DBNAME)")
+    known = {d.keyword.decode() for d in psycopg.pq.Conninfo.get_defaults()}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key not in known:
+            raise ValueError(f"unknown connection parameter {key!r} in the query string")
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise ValueError(f"{key} {value!r} is not one of {', '.join(_CHOICES[key])}")
+        if key in _INTEGERS and not value.isdigit():
+            raise ValueError(f"{key} {value!r} is not a whole number (0 or more)")
+    try:
+        psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:  # its message may quote the password: do not repeat it
+        raise ValueError(
+            "libpq cannot parse it: check the percent-encoding of the user and password"
+        ) from None
 
 
 def dbname(dsn: str) -> str:
@@ -101,10 +168,17 @@ def check_dbname(name: str) -> str:
 def connect(
     dsn: str, *, autocommit: bool = True, timeout: float = 10
 ) -> Iterator[psycopg.Connection]:
-    """Open a psycopg connection; a refused connection raises ServiceUnavailable.
+    """Open a psycopg connection; a refused connection raises ServiceUnavailable, bad
+    connection settings (which no retry fixes) ConfigError.
 
     The message names the database and server, never the password.
     """
+    try:
+        check_url(dsn)
+    except ValueError as exc:
+        raise ConfigError(
+            f"bad connection settings for database {dbname(dsn)!r}: {redact.scrub(str(exc))}"
+        ) from None
     try:
         conn = psycopg.connect(dsn, autocommit=autocommit, connect_timeout=max(1, int(timeout)))
     except psycopg.OperationalError as exc:
@@ -113,6 +187,10 @@ def connect(
         reason = redact.scrub(text.splitlines()[0])
         if "FATAL:" in text:  # the server itself answered: keep its reason, not libpq's preamble
             reason = redact.scrub(text[text.index("FATAL:") :].splitlines()[0])
+        elif _BAD_OPTION.search(text):  # libpq refused a setting before reaching anything
+            raise ConfigError(
+                f"bad connection settings for database {dbname(dsn)!r}: {reason}"
+            ) from None
         message = f"cannot connect to database {dbname(dsn)!r} on {host}:{port}: {reason}"
         if _REFUSED.search(text):
             raise ServiceRefused(message) from None
