@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import psycopg
@@ -164,12 +165,27 @@ def check_dbname(name: str) -> str:
     return name
 
 
+#: TCP keepalive for connections that sit idle for a long time holding something (the
+#: advisory-lock session): a peer that vanished (host down, network cut, NAT state lost)
+#: is noticed after about idle + interval x count = 60 s instead of the kernel's 2 hours,
+#: and data left unacknowledged for 60 s (a query sent into a dead network) ends the
+#: connection instead of waiting for TCP's retransmissions (15 minutes).
+KEEPALIVE: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,  # milliseconds
+}
+
+
 @contextmanager
 def connect(
-    dsn: str, *, autocommit: bool = True, timeout: float = 10
+    dsn: str, *, autocommit: bool = True, timeout: float = 10, keepalive: bool = False
 ) -> Iterator[psycopg.Connection]:
     """Open a psycopg connection; a refused connection raises ServiceUnavailable, bad
-    connection settings (which no retry fixes) ConfigError.
+    connection settings (which no retry fixes) ConfigError. ``keepalive`` turns on the
+    TCP keepalive settings of :data:`KEEPALIVE` (they override the DSN's own).
 
     The message names the database and server, never the password.
     """
@@ -179,8 +195,11 @@ def connect(
         raise ConfigError(
             f"bad connection settings for database {dbname(dsn)!r}: {redact.scrub(str(exc))}"
         ) from None
+    extra: dict[str, Any] = dict(KEEPALIVE) if keepalive else {}
     try:
-        conn = psycopg.connect(dsn, autocommit=autocommit, connect_timeout=max(1, int(timeout)))
+        conn = psycopg.connect(
+            dsn, autocommit=autocommit, connect_timeout=max(1, int(timeout)), **extra
+        )
     except psycopg.OperationalError as exc:
         host, port = server_identity(dsn)
         text = str(exc).strip() or repr(exc)

@@ -1,11 +1,14 @@
 """Connections to the real server: bad DSN settings are configuration errors (exit 2,
-naming the variable)."""
+naming the variable), and ``keepalive=True`` really sets TCP keepalive on the socket."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
-from tests.conftest import LEAK_CANARY, history_rows, run_cli
+from maintenance import pg
+from tests.conftest import LEAK_CANARY, PG_SERVER, history_rows, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -37,3 +40,24 @@ def test_a_bad_port_names_the_setting(maint_env: dict[str, str]) -> None:
     assert res.returncode == 2, res.stdout + res.stderr
     assert "MAINT_TARGET_DSN: port '54x32' is not a port number" in res.stderr.replace("\n", " ")
     assert "could not be cast" not in res.stderr.lower()
+
+
+def _sockopt(conn: object, level: int, option: int) -> int:
+    fd = conn.fileno()  # type: ignore[attr-defined]
+    sock = socket.socket(fileno=socket.dup(fd))
+    try:
+        return sock.getsockopt(level, option)
+    finally:
+        sock.close()
+
+
+def test_keepalive_sets_tcp_keepalive_on_the_connection(services: None) -> None:
+    with pg.connect(PG_SERVER, keepalive=True) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert _sockopt(conn, socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert _sockopt(conn, socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
+        assert _sockopt(conn, socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 10
+        assert _sockopt(conn, socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+        assert _sockopt(conn, socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 60_000
+    with pg.connect(PG_SERVER) as plain:  # the default leaves the system's settings
+        assert _sockopt(plain, socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 0
