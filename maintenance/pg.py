@@ -1,12 +1,12 @@
 """PostgreSQL plumbing shared by every area: DSNs, connections, libpq environments.
 
 Passwords never go into a child process's argv: :func:`libpq_env` turns a DSN into the
-``PG*`` environment variables that pg_dump, pg_restore and psql read.
+``PG*`` environment variables that pg_dump, pg_restore and psql read, on top of the
+curated environment every child gets (:mod:`maintenance.childenv`).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import psycopg
 
-from maintenance import redact
+from maintenance import childenv, redact
 from maintenance.errors import BadInput, ConfigError, ServiceRefused, ServiceUnavailable
 
 #: A database name we create or drop must look like this: no quoting games.
@@ -129,15 +129,14 @@ def sqlalchemy_url(dsn: str) -> str:
     return urlunsplit(("postgresql+psycopg", *tuple(parts[1:])))
 
 
-def libpq_env(dsn: str, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for a libpq client (pg_dump, psql ...) connecting to ``dsn``.
+def libpq_env(dsn: str) -> dict[str, str]:
+    """The whole environment of a libpq client (pg_dump, pg_restore ...) connecting to
+    ``dsn``: :func:`maintenance.childenv.child_env` with this database's ``PG*`` variables.
 
     The password travels as PGPASSWORD, never in argv where ``ps`` would show it.
     """
     parts = urlsplit(dsn)
-    env = dict(os.environ if base is None else base)
-    for var in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE"):
-        env.pop(var, None)
+    env: dict[str, str] = {}
     if parts.hostname:
         env["PGHOST"] = parts.hostname
     if parts.port:
@@ -152,7 +151,7 @@ def libpq_env(dsn: str, base: dict[str, str] | None = None) -> dict[str, str]:
             env["PGHOST"] = value
         elif key in _PARAM_ENV:
             env[_PARAM_ENV[key]] = value
-    return env
+    return childenv.child_env(env, libpq=True)
 
 
 def check_dbname(name: str) -> str:
