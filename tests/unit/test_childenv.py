@@ -80,3 +80,28 @@ def test_libpq_env_is_the_curated_environment_plus_the_dsns_variables(
         "PGSSLMODE": "require",
         "PGAPPNAME": "m",
     }
+
+
+def test_every_child_process_of_the_suite_is_given_an_environment() -> None:
+    """A subprocess call without ``env=`` would hand a child the worker's whole
+    environment, MAINT_ settings and passwords included."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "maintenance"
+    spawners = {"run", "Popen", "call", "check_call", "check_output"}
+    calls, missing = 0, []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "subprocess"
+                and node.func.attr in spawners
+            ):
+                calls += 1
+                if not any(k.arg == "env" for k in node.keywords):
+                    missing.append(f"{path.relative_to(root.parent)}:{node.lineno}")
+    assert calls >= 5  # pg_dump, pg_restore (decode, load x2), --version, hooks
+    assert missing == []
