@@ -49,10 +49,13 @@ def build(settings: Settings) -> dict[str, dict[str, Any]]:
             settings,
             tier="monthly",
         ),
+        # prune="apply": archives older than the monthly retention age go, never the
+        # newest MAINT_RETENTION_MIN_VERIFIED (the task's default is a dry run).
         "monthly-archive": _entry(
             "backup.archive",
             crontab(hour=4, minute=0, day_of_week="sun", day_of_month="1-7"),
             settings,
+            prune="apply",
         ),
         "monthly-offsite": _entry(
             "backup.offsite",

@@ -27,7 +27,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from maintenance import redact
+from maintenance import pg, redact
 from maintenance.errors import ConfigError
 
 ENV_PREFIX = "MAINT_"
@@ -90,12 +90,7 @@ class _FileSecretsSource(PydanticBaseSettingsSource):
 
 
 def _check_postgres_url(name: str, value: SecretStr) -> SecretStr:
-    raw = value.get_secret_value()
-    parts = urlsplit(raw)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise ValueError(f"must be a postgresql:// URL, got scheme {parts.scheme or 'none'!r}")
-    if not parts.path.strip("/"):
-        raise ValueError("must name a database (postgresql://user@host:5432/DBNAME)")
+    pg.check_url(value.get_secret_value())
     return value
 
 

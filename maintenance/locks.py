@@ -36,15 +36,6 @@ from maintenance import pg
 HOST = socket.gethostname()
 APP_PREFIX = "maint-lock "
 
-#: libpq keepalives on the lock session: a peer that vanished is noticed in ~60 s.
-KEEPALIVES = {
-    "keepalives": 1,
-    "keepalives_idle": 30,
-    "keepalives_interval": 10,
-    "keepalives_count": 3,
-}
-
-
 def lock_key(name: str) -> int:
     """A stable signed 64-bit key for a lock name."""
     digest = hashlib.sha256(f"maint-lock:{name}".encode()).digest()
@@ -95,7 +86,9 @@ def try_exclusive(dsn: str, name: str, *, wait_for_dead_s: float = 0) -> Iterato
     With ``wait_for_dead_s``, a lock held by a session of a process on this host that no
     longer exists is waited for (up to that long) instead of being reported held.
     """
-    with pg.connect(dsn, autocommit=True, application_name=session_name(), **KEEPALIVES) as conn:
+    with pg.connect(
+        dsn, autocommit=True, keepalive=True, application_name=session_name()
+    ) as conn:
         key = lock_key(name)
         got = _try(conn, key)
         deadline = time.monotonic() + wait_for_dead_s

@@ -4,7 +4,8 @@ A dump made by an older pg_dump than the server is refused by pg_dump itself; an
 archive made by a newer pg_dump may not restore with an older pg_restore. We pick the
 client whose major version matches the server: ``MAINT_PG_BIN_DIR`` if set, else
 Debian's ``/usr/lib/postgresql/<major>/bin``, else ``PATH``, and check its version.
-Credentials go through the environment (:func:`maintenance.pg.libpq_env`), never argv.
+Credentials go through the environment (:func:`maintenance.pg.libpq_env`), never argv;
+a child that connects nowhere gets no credentials at all (:mod:`maintenance.childenv`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from maintenance import childenv
 from maintenance.config import Settings
 from maintenance.errors import ConfigError
 
@@ -24,7 +26,12 @@ def client_version(binary: str) -> tuple[int, str]:
     """(major, full text) of a client program's ``--version``."""
     try:
         out = subprocess.run(
-            [binary, "--version"], capture_output=True, text=True, timeout=30, check=True
+            [binary, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+            env=childenv.child_env(),
         )
     except (OSError, subprocess.SubprocessError) as exc:
         raise ConfigError(f"cannot run {binary} --version: {exc}") from None

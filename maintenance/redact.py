@@ -8,11 +8,18 @@ Two nets, both applied wherever text leaves the process:
   secret that did not come from the settings (an error message quoting a URL) is
   caught too.
 
-Parameters whose *name* looks secret are masked whole before they are stored.
+Values whose *key* is a secret name are masked whole before they are stored. A key is
+split into words (on ``_``, ``-``, ``.`` and camelCase) and is secret when one of its
+words is a secret word (``password``, ``pass``, ``token``, ``dsn``, ``auth`` ...), a word
+that ends in one (``pgpassword``), or a secret pair (``api`` ``key``, ``private``
+``key``). A secret word inside a longer ordinary word never counts: ``passed``,
+``bypass``, ``compass``, ``author``, ``tokens_used`` are ordinary keys (their values are
+still scrubbed of every known secret).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -23,9 +30,39 @@ MASK = "***"
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)(?=@)")
 _CONNINFO_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.I)
-_SECRET_NAME = re.compile(
-    r"pass(word|wd)?|secret|token|api[_-]?key|credential|auth|dsn|private", re.I
+_KEY_SEPARATORS = re.compile(r"[\s_.\-]+")
+# "APIKey" -> API, Key; "dbPassword" -> db, Password; "Token2" stays one word.
+_KEY_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
+
+#: Words that name a secret. Decided: "auth" and "authorization" (a header carrying
+#: credentials) are secret, "author", "authority", "authentication" (a method) are not;
+#: "token" is, "tokens" (a count in most results) is not; "key" alone is not (cache keys,
+#: key ids), only in the pairs below.
+SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwords",
+        "passwd",
+        "pass",
+        "pwd",
+        "passphrase",
+        "secret",
+        "secrets",
+        "token",
+        "credential",
+        "credentials",
+        "creds",
+        "auth",
+        "authorization",
+        "dsn",
+        "apikey",
+        "privatekey",
+    }
 )
+#: A word ending in one of these is a secret compound (pgpassword, authtoken, targetdsn).
+_SECRET_ENDINGS = ("password", "passwd", "secret", "token", "apikey", "privatekey", "dsn")
+#: Adjacent words that together name a secret.
+_SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("encryption", "key")})
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -80,8 +117,19 @@ def scrub(text: str) -> str:
     return _CONNINFO_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
 
 
+def key_words(name: str) -> list[str]:
+    """The lower-case words of a key: split on ``_``, ``-``, ``.``, spaces and camelCase."""
+    return [
+        word.lower() for piece in _KEY_SEPARATORS.split(name) for word in _KEY_WORD.findall(piece)
+    ]
+
+
 def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
+    """Whether a value stored under key ``name`` is a secret (see the module docstring)."""
+    words = key_words(name)
+    if any(w in SECRET_WORDS or w.endswith(_SECRET_ENDINGS) for w in words):
+        return True
+    return any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
 
 
 def scrub_value(value: Any) -> Any:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from maintenance import clock, pg, pgtools
+from maintenance import childenv, clock, pgtools
 from maintenance.backup import decode, inventory, layout, manifest
 from maintenance.backup.inventory import Backup
 from maintenance.backup.layout import Tier
@@ -109,7 +109,7 @@ def _verify(settings: Settings, backup: Backup, level: Level) -> tuple[list[Chec
         decoded = decode.decode(
             backup.path,
             pg_restore=pg_restore,
-            env=pg.libpq_env(settings.target_dsn.get_secret_value()),
+            env=childenv.child_env(),  # decoding to stdout connects nowhere: no credentials
         )
     except decode.DecodeFailed as exc:
         result.check(

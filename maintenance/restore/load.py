@@ -443,34 +443,48 @@ class _Stream(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        copy_cm: Any = None
-        copy: Any = None
         try:
             with _connect(self.dsn) as conn:
                 for name, value in self.session.items():
                     conn.execute("SELECT set_config(%s, %s, false)", (name, value))
-                while True:
-                    kind, payload = self.inbox.get()
-                    if kind == "stop":
-                        return
-                    if self.failed.is_set():
-                        continue  # drain: the reader may still be putting
+                while (message := self._next()) is not None:
+                    kind, payload = message
                     if kind == "sql":
                         conn.execute(payload)
                     elif kind == "begin":
-                        copy_cm = conn.cursor().copy(payload)
-                        copy = copy_cm.__enter__()
-                    elif kind == "data":
-                        copy.write(payload)
-                    elif kind == "end":
-                        cm, copy_cm = copy_cm, None
-                        cm.__exit__(None, None, None)
+                        # A real ``with``: a COPY cut short (stop, another stream's
+                        # failure) is ended with CopyFail while the connection is open,
+                        # not by the garbage collector after it closed.
+                        with conn.cursor().copy(payload) as copy:
+                            self._rows(copy)
+        except _Aborted:
+            pass  # the reader stopped mid-table and reports why; this stream did not fail
         except BaseException as exc:  # noqa: BLE001  (reported by the reader)
             self.error = exc
             self.failed.set()
             with contextlib.suppress(BaseException):
                 while True:  # unblock a reader waiting on a full queue
                     self.inbox.get_nowait()
+
+    def _next(self) -> tuple[str, Any] | None:
+        """The next message to act on; None at "stop". Once any stream failed, the rest
+        is drained unread (the reader may still be putting)."""
+        while True:
+            kind, payload = self.inbox.get()
+            if kind == "stop":
+                return None
+            if not self.failed.is_set():
+                return kind, payload
+
+    def _rows(self, copy: Any) -> None:
+        """Write "data" messages into the open COPY until its "end"; raise _Aborted if
+        the load stops first, so that the COPY is failed, not committed half-written."""
+        while (message := self._next()) is not None:
+            kind, payload = message
+            if kind == "end":
+                return
+            copy.write(payload)
+        raise _Aborted
 
     def stop(self) -> None:
         while self.is_alive():

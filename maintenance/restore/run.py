@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import Field
 
-from maintenance import api, clock, dbcheck, pg, pgtools, redact
+from maintenance import api, childenv, clock, dbcheck, pg, pgtools, redact
 from maintenance.backup import dump, inventory, layout, manifest
 from maintenance.backup import verify as backup_verify
 from maintenance.backup.inventory import Backup
@@ -85,12 +85,31 @@ def pick(inv: inventory.Inventory, backup_id: str) -> Backup:
     return inv.get(backup_id)
 
 
-def run_hook(argv: list[str] | None, timeout_s: float, what: str) -> str:
-    """Run a configured hook command (an argv list, no shell); HookFailed if it fails."""
+def hook_context(phase: str, database: str, backup_id: str, run_id: int | None) -> dict[str, str]:
+    """What a hook command is told, in its environment (docs/restore.md): the phase
+    (``stop`` or ``start``), the database being replaced, the backup, the run. Never a
+    DSN, a password or any MAINT_ setting."""
+    return {
+        "RESTORE_HOOK_PHASE": phase,
+        "RESTORE_HOOK_DATABASE": database,
+        "RESTORE_HOOK_BACKUP": backup_id,
+        "RESTORE_HOOK_RUN_ID": "" if run_id is None else str(run_id),
+    }
+
+
+def run_hook(argv: list[str] | None, timeout_s: float, what: str, context: dict[str, str]) -> str:
+    """Run a configured hook command (an argv list, no shell) with the curated child
+    environment and ``context`` (:func:`hook_context`); HookFailed if it fails."""
     if not argv:
         return "not configured"
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=childenv.child_env(context),
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise HookFailed(f"{what}: {redact.scrub(str(exc))}") from None
     if proc.returncode != 0:
@@ -230,17 +249,21 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
             )
 
         # the swap, with the application stopped around it
+        hook = (target, backup.id, ctx.run_id)
         try:
             with ctx.step("stop application") as step:
                 step.complete(
                     Result(
                         summary=run_hook(
-                            s.restore_stop_app_cmd, s.restore_hook_timeout_s, "stop application"
+                            s.restore_stop_app_cmd,
+                            s.restore_hook_timeout_s,
+                            "stop application",
+                            hook_context("stop", *hook),
                         )
                     )
                 )
         except HookFailed:
-            _start_again(ctx, s)  # it may have stopped half of it: bring it back up
+            _start_again(ctx, s, hook)  # it may have stopped half of it: bring it back up
             raise
         result.check(
             "system placed in maintenance mode",
@@ -256,7 +279,7 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
                 aside = swap.swap(server, target, new, clock.now())
                 step.complete(Result(summary=f"{target} -> {aside or '(none)'}; {new} -> {target}"))
         except BaseException:
-            _start_again(ctx, s)
+            _start_again(ctx, s, hook)
             raise
     result.check(
         "all connections closed and databases swapped",
@@ -267,7 +290,7 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
     result.figures["pre_restore_database"] = aside
 
     # APPLICATION VERIFICATION
-    start_error = _start_again(ctx, s)
+    start_error = _start_again(ctx, s, hook)
     result.check(
         "application started",
         start_error is None,
@@ -309,14 +332,17 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
     return result
 
 
-def _start_again(ctx: RunContext, s: Settings) -> str | None:
+def _start_again(ctx: RunContext, s: Settings, hook: tuple[str, str, int | None]) -> str | None:
     """Start the application; return the error, if any (the run then fails loudly)."""
     try:
         with ctx.step("start application") as step:
             step.complete(
                 Result(
                     summary=run_hook(
-                        s.restore_start_app_cmd, s.restore_hook_timeout_s, "start application"
+                        s.restore_start_app_cmd,
+                        s.restore_hook_timeout_s,
+                        "start application",
+                        hook_context("start", *hook),
                     )
                 )
             )

@@ -133,3 +133,56 @@ def test_configuration_doc_lists_every_setting_with_its_default() -> None:
     assert unknown == set(), "docs/configuration.md names settings that do not exist"
     for name in SECRET_FIELDS:
         assert f"MAINT_{name.upper()}_FILE" in doc
+
+
+@pytest.mark.parametrize(
+    ("var", "query_or_port", "says"),
+    [
+        ("MAINT_TARGET_DSN", ":5432/db?sslmode=bogus", r"sslmode 'bogus'.*verify-full"),
+        ("MAINT_HISTORY_DSN", ":5432/db?sslmode=", r"sslmode ''"),
+        ("MAINT_TARGET_DSN", ":5432/db?target_session_attrs=leader", "target_session_attrs"),
+        ("MAINT_TARGET_DSN", ":5432/db?gssencmode=maybe", "gssencmode"),
+        (
+            "MAINT_TARGET_DSN",
+            ":5432/db?connect_timeout=soon",
+            r"connect_timeout 'soon'.*whole number",
+        ),
+        ("MAINT_TARGET_DSN", ":5432/db?keepalives_idle=-3", "keepalives_idle"),
+        ("MAINT_TARGET_DSN", ":5432/db?bogusparam=1", r"unknown connection parameter 'bogusparam'"),
+        ("MAINT_TARGET_DSN", ":abc/db", r"port 'abc' is not a port number"),
+        ("MAINT_HISTORY_DSN", ":99999/db", r"port '99999' is not a port number"),
+        ("MAINT_TARGET_DSN", ":0/db", r"port '0' is not a port number"),
+    ],
+)
+def test_a_bad_dsn_part_is_a_configuration_error_naming_the_setting(
+    env: pytest.MonkeyPatch, var: str, query_or_port: str, says: str
+) -> None:
+    """What libpq would only reject at connect time (and the suite then took for a
+    database that did not answer, to be retried) fails at start, naming the variable."""
+    value = f"postgresql://app:Dsn-Pw-31@db{query_or_port}"
+    if var == "MAINT_HISTORY_DSN":
+        value = value.replace("/db", "/maintenance")
+    env.setenv(var, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert f"{var}: " in message
+    assert re.search(says, message), message
+    assert "Dsn-Pw-31" not in message
+    assert "could not be cast" not in message.lower()
+
+
+def test_a_good_dsn_with_options_is_accepted(env: pytest.MonkeyPatch) -> None:
+    dsn = (
+        "postgresql://app:pw@db:6432/residency_scheduler?sslmode=verify-full&connect_timeout=5"
+        "&application_name=maint&target_session_attrs=read-write&keepalives=1"
+    )
+    env.setenv("MAINT_TARGET_DSN", dsn)
+    assert load_settings().target_dsn.get_secret_value() == dsn
+
+
+def test_a_dsn_libpq_cannot_parse_is_refused_without_echoing_it(env: pytest.MonkeyPatch) -> None:
+    env.setenv("MAINT_TARGET_DSN", "postgresql://app:Pw%zz-Leak@db:5432/residency_scheduler")
+    with pytest.raises(ConfigError, match=r"MAINT_TARGET_DSN: .*percent-encoding") as info:
+        load_settings()
+    assert "Leak" not in str(info.value)
