@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from maintenance import catalog, runner
 from maintenance.backup import inventory
 from maintenance.backup.layout import Tier
-from maintenance.cli.render import local, out, print_json, show_run, styled
+from maintenance.cli.fit import Column, FirstFit, Grid, one_line
+from maintenance.cli.render import (
+    compact,
+    local,
+    out,
+    print_json,
+    show_run,
+    status_text,
+    styled,
+)
 from maintenance.config import get_settings
 from maintenance.history import store
 from maintenance.results import Trigger
@@ -59,39 +71,58 @@ def list_backups(
     if not backups:
         out.print(f"no backups in {settings.backup_root}")
         return
-    zone = settings.zone
-    table = Table(
-        header_style="bold", title=f"backups in {settings.backup_root}", title_justify="left"
-    )
-    for col in ("id", "tier", f"created ({zone.key})", "size", "status", "verified", "last drill"):
-        table.add_column(col, no_wrap=True)
-    from datetime import datetime
-
-    for b in backups:
-        v = b.verification or {}
-        when = local(datetime.fromisoformat(v["at"]), zone) if v.get("at") else "-"
-        drill = (b.manifest or {}).get("drills") or []
-        drill_text = "-"
-        if drill:
-            d = drill[-1]
-            drill_text = f"{'passed' if d.get('passed') else 'FAILED'} {local(datetime.fromisoformat(d['at']), zone)}"
-        status = b.status if not b.problem else f"broken: {b.problem}"
-        table.add_row(
-            b.id,
-            b.tier.value,
-            local(b.created_at, zone),
-            human_bytes(b.size_bytes),
-            styled(status.split(":")[0])
-            + (status[len(status.split(":")[0]) :] if ":" in status else ""),
-            when,
-            drill_text,
-        )
-    out.print(table)
+    out.print(backups_table(backups, settings.zone, f"backups in {settings.backup_root}"))
     if inv.temp_files or inv.stray_files:
         out.print(
             f"[yellow]{len(inv.temp_files)} temp file(s) of interrupted runs, "
             f"{len(inv.stray_files)} stray file(s)[/]: `maint backups retention` lists them"
         )
+
+
+def backups_table(backups: list[inventory.Backup], zone: ZoneInfo, title: str) -> FirstFit:
+    """Ids whole, always (an operator copies them): where the room is short the times
+    go compact, then the tier and creation time go (the id carries both), then the
+    drill's time; a broken backup's problem takes the room that is left."""
+    notes = any(b.problem or b.status.startswith("changed") for b in backups)
+
+    def at(text: str | None) -> datetime | None:
+        return datetime.fromisoformat(text) if text else None
+
+    def grid(when: Any, *, short: bool, drill_time: bool) -> Grid:
+        columns = [Column("id")]
+        if not short:
+            columns += [Column("tier"), Column("created")]
+        columns += [Column("size", right=True), Column("status"), Column("verified")]
+        columns += [Column("last drill")] + ([Column("problem", flex=True)] if notes else [])
+        rows = []
+        for b in backups:
+            drills = (b.manifest or {}).get("drills") or []
+            drill = "-"
+            if drills:
+                d = drills[-1]
+                drill = "passed" if d.get("passed") else "FAILED"
+                drill += f" {when(at(d.get('at')), zone)}" if drill_time else ""
+            word, _, note = ("broken", "", b.problem) if b.problem else b.status.partition(": ")
+            cells: list[Any] = [b.id]
+            if not short:
+                cells += [b.tier.value, when(b.created_at, zone)]
+            cells += [
+                human_bytes(b.size_bytes),
+                status_text(word),
+                when(at((b.verification or {}).get("at")), zone),
+                Text(drill, style="" if drill[:1] != "F" else "bold red"),
+            ]
+            rows.append(cells + ([one_line(note)] if notes else []))
+        return Grid(columns, rows, title=f"{title} (times in {zone.key})")
+
+    return FirstFit(
+        [
+            grid(local, short=False, drill_time=True),
+            grid(compact, short=False, drill_time=True),
+            grid(compact, short=True, drill_time=True),
+            grid(compact, short=True, drill_time=False),
+        ]
+    )
 
 
 @app.command("verify")
