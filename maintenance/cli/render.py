@@ -255,12 +255,12 @@ def figures(result: dict[str, Any] | None) -> KeyValues | None:
 
 
 def run_parts(run: JobRun, zone: ZoneInfo) -> list[RenderableType]:
-    head = Text(f"run {run.id}", style="bold")
+    head = Text(f"run {run.id}" if run.id is not None else "run (not recorded)", style="bold")
     head.append(f"  {run.task}" + (f" > {run.step}" if run.step else "") + "  ")
     head.append_text(status_text(run.status))
     about: dict[str, Any] = {
         "trigger": run.trigger + (f", attempt {run.attempt}" if (run.attempt or 1) > 1 else ""),
-        "started": f"{local(run.started_at, zone)} {zone.key}",
+        "started": f"{local(run.started_at, zone)} {zone.key}" if run.started_at else "-",
         "finished": f"{local(run.finished_at, zone)}, took {duration(run.duration_s)}",
         "host": f"{run.host or '-'}, pid {run.pid or '-'}",
     }

@@ -22,7 +22,7 @@ from maintenance.history.recorder import RunRecorder
 from maintenance.history.store import RunStart
 from maintenance.results import Result, Trigger
 from maintenance.taskspec import RunContext
-from tests.conftest import ROOT, history_rows, run_cli, venv_bin
+from tests.conftest import LEAK_CANARY, ROOT, history_rows, run_cli, venv_bin
 
 pytestmark = pytest.mark.integration
 
@@ -212,6 +212,24 @@ def test_run_json_is_the_history_row_in_process_as_on_the_worker(env: dict[str, 
     assert json.loads(bad.stdout)["status"] == "failed"
     assert json.loads(bad.stdout)["error_type"] == "ParamError"
     assert json.loads(ok.stdout)["trigger"] == "cli"
+
+
+def test_run_json_says_what_happened_when_the_history_cannot_be_written(
+    env: dict[str, str],
+) -> None:
+    nowhere = env["MAINT_HISTORY_DSN"].rsplit("/", 1)[0] + "/maint_test_no_such_history"
+    res = run_cli("run", "db.stats", "--json", env=env | {"MAINT_HISTORY_DSN": nowhere})
+    assert res.returncode == 0, res.stdout + res.stderr  # the run itself succeeded
+    shown = json.loads(res.stdout)
+    assert (shown["id"], shown["run_id"], shown["status"], shown["exit_code"]) == (
+        None,
+        None,
+        "succeeded",
+        0,
+    )
+    assert "unavailable" in shown["history_error"] and "not fully recorded" in res.stderr
+    assert shown["result"]["figures"]["counts"]["assignments"] > 0
+    assert LEAK_CANARY not in res.stdout + res.stderr  # nor the DSN's password
 
 
 def test_show_json_gives_the_run_and_its_steps(env: dict[str, str], settings) -> None:
