@@ -8,13 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from maintenance import catalog, runner
 from maintenance.backup import inventory
 from maintenance.backup.layout import Tier
-from maintenance.cli.fit import Column, FirstFit, Grid, one_line
+from maintenance.cli.fit import Column, FirstFit, Grid, Note, one_line
 from maintenance.cli.render import (
     compact,
     local,
@@ -160,34 +159,42 @@ def retention(
     )
     if not as_json and outcome.result:
         figures = outcome.result.get("figures", {})
-        table = Table(
-            header_style="bold",
-            title="decisions" + ("" if apply else " (dry run)"),
-            title_justify="left",
-        )
-        for col in ("backup", "tier", "decision", "status", "reason"):
-            table.add_column(col, overflow="fold")
-        for d in figures.get("decisions", []):
-            keep = (
-                "keep"
-                if d.get("keep")
-                else ("[red]delete[/]" if apply else "[yellow]would delete[/]")
-            )
-            table.add_row(
-                str(d.get("id")),
-                str(d.get("tier")),
-                keep,
-                str(d.get("status", "")),
-                str(d.get("reason", "")),
-            )
-        out.print(table)
+        out.print(decisions_table(figures.get("decisions", []), apply=apply))
         for t in figures.get("temp_files", []):
-            out.print(f"temp file {t.get('path')}: {t.get('reason', '')}")
+            out.print(Text(f"temp file {t.get('path')}: {t.get('reason', '')}"))
         for s in figures.get("strays", []):
-            out.print(f"[yellow]stray[/] {s}")
+            out.print(Text.assemble(("stray", "yellow"), f" {s}"))
         for r in figures.get("refused", []):
-            out.print(f"[red]refused[/] {r}")
+            out.print(Text.assemble(("refused", "red"), f" {r}"))
     _finish(outcome, as_json)
+
+
+def decisions_table(decisions: list[dict[str, Any]], *, apply: bool) -> FirstFit:
+    """Retention's decisions, one a line, ids whole; the reason beside them when every
+    reason fits there whole, else under its decision, wrapped (the reason is the point)."""
+    title = "decisions" + ("" if apply else " (dry run)")
+    gone = Text("delete", style="red") if apply else Text("would delete", style="yellow")
+    keys = [
+        [
+            str(d.get("id")),
+            str(d.get("tier")),
+            "keep" if d.get("keep") else gone,
+            str(d.get("status", "")),
+        ]
+        for d in decisions
+    ]
+    reasons = [one_line(str(d.get("reason", ""))) for d in decisions]
+    columns = [Column("backup"), Column("tier"), Column("decision"), Column("status")]
+    beside = Grid(
+        [*columns, Column("reason", flex=True)],
+        [[*k, r] for k, r in zip(keys, reasons, strict=True)],
+        title=title,
+    )
+    under: list[list[Any] | Note] = []
+    for k, r in zip(keys, reasons, strict=True):
+        under += [k, Note(r, under=1)] if r else [k]
+    longest = max((len(r) for r in reasons), default=0)
+    return FirstFit([beside, Grid(columns, under, title=title)], flex_want=longest)
 
 
 @app.command("decrypt")

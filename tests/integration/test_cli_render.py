@@ -160,6 +160,22 @@ def test_backups_list_never_cuts_an_id(env: dict[str, str], width: int) -> None:
         assert re.search(rf"^{re.escape(b.id)}\s.*verified:full", res.stdout, re.M), res.stdout
 
 
+def test_retention_decisions_keep_the_id_and_the_whole_reason_at_80_columns(
+    env: dict[str, str],
+) -> None:
+    res = run_cli("run", "backup.create", "-p", "tier=daily", "-p", "verify=full", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    (b,) = inventory.scan(Path(env["MAINT_BACKUP_ROOT"])).backups
+    res = run_cli("backups", "retention", env=env | {"COLUMNS": "80"})
+    assert res.returncode == 0, res.stdout + res.stderr
+    _assert_fits(res.stdout, 80)
+    assert re.search(rf"^{re.escape(b.id)}\s+daily\s+keep\s+verified:full$", res.stdout, re.M)
+    (last,) = json.loads(run_cli("history", "--json", "-n", "1", env=env).stdout)
+    (decision,) = last["result"]["figures"]["decisions"]
+    assert decision["id"] == b.id and len(decision["reason"]) > 30
+    assert decision["reason"] in " ".join(res.stdout.split())  # whole, if wrapped
+
+
 def test_show_prints_figures_as_key_value_lines_and_a_sha256_on_one_line(
     env: dict[str, str], settings
 ) -> None:
