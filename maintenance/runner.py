@@ -147,7 +147,7 @@ def execute(
                 spec.name,
                 window_run_id,
                 confirm,
-                step_recorder=_step_recorder(settings, start, rec.run_id),
+                step_recorder=step_recorder(settings, start, rec.run_id),
             )
             if spec.exclusive:
                 dsn = settings.history_dsn.get_secret_value()
@@ -169,7 +169,7 @@ def execute(
     return outcome
 
 
-def _step_recorder(settings: Settings, run: store.RunStart, run_id: int | None) -> StepRecorder:
+def step_recorder(settings: Settings, run: store.RunStart, run_id: int | None) -> StepRecorder:
     """Steps of this run: rows of their own pointing at it (``parent_run_id``, ``step``)."""
 
     def open_step(name: str, params: dict[str, Any]) -> RunRecorder:

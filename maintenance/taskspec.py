@@ -8,7 +8,9 @@ the same way whoever starts it.
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
+import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -160,7 +162,9 @@ class TaskSpec(Generic[P]):
                     "name": name,
                     "type": _type_name(field.annotation),
                     "required": required,
-                    "default": None if required else field.get_default(call_default_factory=True),
+                    "default": None
+                    if required
+                    else _default(field.get_default(call_default_factory=True)),
                     "help": field.description or "",
                 }
             )
@@ -168,8 +172,39 @@ class TaskSpec(Generic[P]):
 
 
 def _type_name(annotation: Any) -> str:
-    if annotation is None:
+    """How a parameter's type reads in ``maint tasks``: ``daily|weekly|monthly`` for an
+    enum or a Literal, ``str`` for ``str | None`` (None is the absence of a value, not
+    something to type), ``list[str]``."""
+    if annotation is None or annotation is type(None):
         return "none"
-    if isinstance(annotation, type) and not typing.get_args(annotation):
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin is typing.Literal:
+        return "|".join(_literal(a) for a in args)
+    if origin is typing.Union or origin is types.UnionType:
+        named = [_type_name(a) for a in args if a is not type(None)]
+        return " or ".join(named) if named else "none"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "|".join(_literal(m.value) for m in annotation)
+    if origin is not None:
+        inner = ", ".join(_type_name(a) for a in args)
+        return (
+            f"{getattr(origin, '__name__', str(origin))}[{inner}]" if inner else _type_name(origin)
+        )
+    if isinstance(annotation, type):
         return annotation.__name__
     return str(annotation).replace("typing.", "")
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value.value if isinstance(value, enum.Enum) else value)
+
+
+def _default(value: Any) -> Any:
+    """A default as JSON shows it: an enum member by its value."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from maintenance import catalog, runner
 from maintenance.backup import forensics, inventory, layout
 from maintenance.backup.layout import Tier
-from maintenance.cli.render import local, out, print_json, show_run, styled
+from maintenance.cli.fit import Column, FirstFit, Grid, Note, one_line
+from maintenance.cli.render import (
+    compact,
+    local,
+    out,
+    print_json,
+    show_run,
+    status_text,
+    styled,
+)
 from maintenance.config import get_settings
 from maintenance.history import store
 from maintenance.results import Trigger
@@ -70,34 +81,7 @@ def list_backups(
         out.print(f"no backups in {settings.backup_root}")
         _leftovers(inv.temp_files, inv.stray_files)
         return
-    zone = settings.zone
-    table = Table(
-        header_style="bold", title=f"backups in {settings.backup_root}", title_justify="left"
-    )
-    for col in ("id", "tier", f"created ({zone.key})", "size", "status", "verified", "last drill"):
-        table.add_column(col, no_wrap=True)
-    from datetime import datetime
-
-    for b in backups:
-        v = b.verification or {}
-        when = local(datetime.fromisoformat(v["at"]), zone) if v.get("at") else "-"
-        drill = (b.manifest or {}).get("drills") or []
-        drill_text = "-"
-        if drill:
-            d = drill[-1]
-            drill_text = f"{'passed' if d.get('passed') else 'FAILED'} {local(datetime.fromisoformat(d['at']), zone)}"
-        status = b.status if not b.problem else f"broken: {b.problem}"
-        table.add_row(
-            b.id,
-            b.tier.value,
-            local(b.created_at, zone),
-            human_bytes(b.size_bytes),
-            styled(status.split(":")[0])
-            + (status[len(status.split(":")[0]) :] if ":" in status else ""),
-            when,
-            drill_text,
-        )
-    out.print(table)
+    out.print(backups_table(backups, settings.zone, f"backups in {settings.backup_root}"))
     _leftovers(inv.temp_files, inv.stray_files)
 
 
@@ -123,24 +107,67 @@ def _list_forensics(settings: Any, as_json: bool) -> None:
     if not dumps:
         out.print(f"no forensic dumps in {folder}")
     else:
-        zone = settings.zone
-        table = Table(
-            header_style="bold", title=f"forensic dumps in {folder}", title_justify="left"
-        )
-        for col in ("name", "database", f"taken ({zone.key})", "size", "status", "restore run"):
-            table.add_column(col, no_wrap=True)
-        for d in dumps:
-            run_id = (d.record or {}).get("restore_run_id")
-            table.add_row(
+        rows: list[list[Any]] = [
+            [
                 d.name,
                 d.database,
-                local(d.created_at, zone),
+                compact(d.created_at, settings.zone),
                 human_bytes(d.size_bytes),
-                d.status,
-                str(run_id) if run_id is not None else "-",
-            )
-        out.print(table)
+                status_text(d.status),
+                str((d.record or {}).get("restore_run_id", "-")),
+            ]
+            for d in dumps
+        ]
+        columns = [Column("name"), Column("database"), Column("taken"), Column("size", right=True)]
+        columns += [Column("status"), Column("restore run")]
+        out.print(Grid(columns, rows, title=f"forensic dumps in {folder} (times in {settings.zone.key})"))
     _leftovers(inv.temp_files, inv.stray_files)
+
+
+def backups_table(backups: list[inventory.Backup], zone: ZoneInfo, title: str) -> FirstFit:
+    """Ids whole, always (an operator copies them): where the room is short the times
+    go compact, then the tier and creation time go (the id carries both), then the
+    drill's time; a broken backup's problem takes the room that is left."""
+    notes = any(b.problem or b.status.startswith("changed") for b in backups)
+
+    def at(text: str | None) -> datetime | None:
+        return datetime.fromisoformat(text) if text else None
+
+    def grid(when: Any, *, short: bool, drill_time: bool) -> Grid:
+        columns = [Column("id")]
+        if not short:
+            columns += [Column("tier"), Column("created")]
+        columns += [Column("size", right=True), Column("status"), Column("verified")]
+        columns += [Column("last drill")] + ([Column("problem", flex=True)] if notes else [])
+        rows = []
+        for b in backups:
+            drills = (b.manifest or {}).get("drills") or []
+            drill = "-"
+            if drills:
+                d = drills[-1]
+                drill = "passed" if d.get("passed") else "FAILED"
+                drill += f" {when(at(d.get('at')), zone)}" if drill_time else ""
+            word, _, note = ("broken", "", b.problem) if b.problem else b.status.partition(": ")
+            cells: list[Any] = [b.id]
+            if not short:
+                cells += [b.tier.value, when(b.created_at, zone)]
+            cells += [
+                human_bytes(b.size_bytes),
+                status_text(word),
+                when(at((b.verification or {}).get("at")), zone),
+                Text(drill, style="" if drill[:1] != "F" else "bold red"),
+            ]
+            rows.append(cells + ([one_line(note)] if notes else []))
+        return Grid(columns, rows, title=f"{title} (times in {zone.key})")
+
+    return FirstFit(
+        [
+            grid(local, short=False, drill_time=True),
+            grid(compact, short=False, drill_time=True),
+            grid(compact, short=True, drill_time=True),
+            grid(compact, short=True, drill_time=False),
+        ]
+    )
 
 
 @app.command("verify")
@@ -178,56 +205,60 @@ def retention(
     )
     if not as_json and outcome.result:
         figures = outcome.result.get("figures", {})
-        table = Table(
-            header_style="bold",
-            title="decisions" + ("" if apply else " (dry run)"),
-            title_justify="left",
-        )
-        for col in ("backup", "tier", "decision", "status", "reason"):
-            table.add_column(col, overflow="fold")
-        for d in figures.get("decisions", []):
-            keep = (
-                "keep"
-                if d.get("keep")
-                else ("[red]delete[/]" if apply else "[yellow]would delete[/]")
-            )
-            table.add_row(
-                str(d.get("id")),
-                str(d.get("tier")),
-                keep,
-                str(d.get("status", "")),
-                str(d.get("reason", "")),
-            )
-        out.print(table)
+        out.print(decisions_table(figures.get("decisions", []), apply=apply))
         if figures.get("forensics"):
-            ftable = Table(
-                header_style="bold",
-                title="forensic dumps" + ("" if apply else " (dry run)"),
-                title_justify="left",
+            out.print(
+                decisions_table(
+                    figures["forensics"],
+                    apply=apply,
+                    title="forensic dumps",
+                    key=("forensic dump", "name"),
+                    group=("database", "database"),
+                )
             )
-            for col in ("forensic dump", "database", "decision", "status", "reason"):
-                ftable.add_column(col, overflow="fold")
-            for d in figures["forensics"]:
-                keep = (
-                    "keep"
-                    if d.get("keep")
-                    else ("[red]delete[/]" if apply else "[yellow]would delete[/]")
-                )
-                ftable.add_row(
-                    str(d.get("name")),
-                    str(d.get("database")),
-                    keep,
-                    str(d.get("status", "")),
-                    str(d.get("reason", "")),
-                )
-            out.print(ftable)
         for t in figures.get("temp_files", []):
-            out.print(f"temp file {t.get('path')}: {t.get('reason', '')}")
+            out.print(Text(f"temp file {t.get('path')}: {t.get('reason', '')}"))
         for s in figures.get("strays", []):
-            out.print(f"[yellow]stray[/] {s}")
+            out.print(Text.assemble(("stray", "yellow"), f" {s}"))
         for r in figures.get("refused", []):
-            out.print(f"[red]refused[/] {r}")
+            out.print(Text.assemble(("refused", "red"), f" {r}"))
     _finish(outcome, as_json)
+
+
+def decisions_table(
+    decisions: list[dict[str, Any]],
+    *,
+    apply: bool,
+    title: str = "decisions",
+    key: tuple[str, str] = ("backup", "id"),
+    group: tuple[str, str] = ("tier", "tier"),
+) -> FirstFit:
+    """Retention's decisions, one a line, ids whole; the reason beside them when every
+    reason fits there whole, else under its decision, wrapped (the reason is the point).
+    ``key`` and ``group`` are (column title, field) of the id and its group."""
+    title += "" if apply else " (dry run)"
+    gone = Text("delete", style="red") if apply else Text("would delete", style="yellow")
+    keys = [
+        [
+            str(d.get(key[1])),
+            str(d.get(group[1])),
+            "keep" if d.get("keep") else gone,
+            str(d.get("status", "")),
+        ]
+        for d in decisions
+    ]
+    reasons = [one_line(str(d.get("reason", ""))) for d in decisions]
+    columns = [Column(key[0]), Column(group[0]), Column("decision"), Column("status")]
+    beside = Grid(
+        [*columns, Column("reason", flex=True)],
+        [[*k, r] for k, r in zip(keys, reasons, strict=True)],
+        title=title,
+    )
+    under: list[list[Any] | Note] = []
+    for k, r in zip(keys, reasons, strict=True):
+        under += [k, Note(r, under=1)] if r else [k]
+    longest = max((len(r) for r in reasons), default=0)
+    return FirstFit([beside, Grid(columns, under, title=title)], flex_want=longest)
 
 
 @app.command("decrypt")

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 import typer
+from rich.console import Group
 
 from maintenance import catalog, clock
-from maintenance.cli.render import out, print_json, run_dict, runs_table, show_run
+from maintenance.cli.render import out, print_json, run_dict, run_parts, runs_table
 from maintenance.config import Settings, get_settings
 from maintenance.errors import BadInput
 from maintenance.history import store
@@ -84,37 +85,58 @@ def history(
 
 
 def show(
-    run_id: int = typer.Argument(..., help="Run id (first column of `maint history`)."),
+    run_id: int = typer.Argument(
+        ..., metavar="RUN_ID", help="Run id (first column of `maint history`)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the run and its steps as JSON."),
 ) -> None:
-    """One run in full: parameters, checklist, figures, error."""
+    """One run in full: parameters, checklist, figures, error, and its steps."""
     settings = get_settings()
     _reap(settings)
     dsn = settings.history_dsn.get_secret_value()
     run = store.get_run(dsn, run_id)
     if run is None:
         raise BadInput(f"no run with id {run_id}")
-    show_run(run, settings.zone)
     steps = store.steps_of(dsn, run_id)
+    if as_json:
+        print_json(run_dict(run) | {"steps": [run_dict(s) for s in steps]})
+        return
+    parts = run_parts(run, settings.zone)
     if steps:
-        out.print(runs_table(steps, settings.zone, title="steps"))
+        parts.append(runs_table(steps, settings.zone, title="steps"))
+    out.print(Group(*parts))
 
 
 def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """The latest run of every task and what is running now.
 
-    Exit 1 if the latest run of any task failed or was lost.
+    A task is judged by its last real run: input a person gave that was refused (an
+    unknown parameter, a bad value) is listed apart and does not hide it. Exit 1 if the
+    last real run of any task failed or was lost.
     """
     settings = get_settings()
     _reap(settings)
     dsn = settings.history_dsn.get_secret_value()
-    latest = store.latest_per_task(dsn)
+    rows = store.latest_per_task(dsn)
+    latest = [r for r in rows if not store.is_rejected_input(r)]
+    refused = [r for r in rows if store.is_rejected_input(r)]
     running = store.running(dsn)
     if as_json:
         print_json(
-            {"latest": [run_dict(r) for r in latest], "running": [run_dict(r) for r in running]}
+            {
+                "latest": [run_dict(r) for r in latest],
+                "rejected": [run_dict(r) for r in refused],
+                "running": [run_dict(r) for r in running],
+            }
         )
     else:
-        out.print(runs_table(latest, settings.zone, title="latest run of each task"))
+        if latest:
+            out.print(runs_table(latest, settings.zone, title="latest run of each task"))
+        elif not refused:
+            out.print("no runs recorded yet")
+        if refused:
+            title = "input refused since the last real run (not counted)"
+            out.print(runs_table(refused, settings.zone, title=title))
         if running:
             out.print(runs_table(running, settings.zone, title="running now"))
     bad = [r for r in latest if r.status in (RunStatus.FAILED.value, RunStatus.LOST.value)]

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 import typer
-from rich.table import Table
+from rich.markup import escape
+from rich.text import Text
 
-from maintenance import catalog, dispatch, runner
+from maintenance import catalog, dispatch, redact, runner
 from maintenance.cli import follow
-from maintenance.cli.render import err, out, print_json, show_run, styled
+from maintenance.cli.fit import wrap
+from maintenance.cli.render import err, out, print_json, print_run
 from maintenance.config import Settings, get_settings
-from maintenance.errors import BadInput, ParamError
+from maintenance.errors import BadInput, MaintenanceError, ParamError
 from maintenance.history import store
+from maintenance.history.models import JobRun
 from maintenance.results import RunStatus, Trigger
 
 
@@ -36,8 +41,12 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
-    task: str = typer.Argument(..., help="Task name, e.g. db.stats (see `maint tasks`)."),
-    param: list[str] = typer.Option([], "-p", "--param", help="key=value, repeatable."),
+    task: str = typer.Argument(
+        ..., metavar="TASK", help="Task name, e.g. db.stats (see `maint tasks`)."
+    ),
+    param: list[str] = typer.Option(
+        [], "-p", "--param", metavar="KEY=VALUE", help="A task parameter; repeatable."
+    ),
     enqueue: bool = typer.Option(False, "--enqueue", help="Send to the workers (trigger adhoc)."),
     wait: bool = typer.Option(False, "--wait", help="With --enqueue: wait for the run to end."),
     timeout: float = typer.Option(3600, "--timeout", help="With --wait: give up after seconds."),
@@ -56,24 +65,54 @@ def run(
         _enqueue(settings, spec.name, raw, wait=wait, timeout=timeout, as_json=as_json)
         return
     outcome = runner.execute(spec, raw, settings=settings, trigger=Trigger.CLI)
-    _report(outcome.to_dict(), settings, as_json)
+    _report(outcome, raw, settings, as_json)
     if outcome.history_error:
-        err.print(f"[yellow]warning[/]: the run was not fully recorded: {outcome.history_error}")
+        err.print(
+            "[yellow]warning[/]: the run was not fully recorded: " + escape(outcome.history_error)
+        )
     if outcome.bad_input:
-        err.print(f"[red]bad input[/]: {outcome.error_message}")
+        err.print("[red]bad input[/]: " + escape(outcome.error_message or ""))
     raise typer.Exit(outcome.exit_code)
 
 
-def _report(outcome: dict[str, Any], settings: Settings, as_json: bool) -> None:
-    if as_json:
-        print_json(outcome)
-        return
-    run_id = outcome.get("run_id")
-    row = store.get_run(settings.history_dsn.get_secret_value(), run_id) if run_id else None
-    if row is not None:
-        show_run(row, settings.zone)
-    else:
-        out.print(f"{outcome['task']}: {styled(outcome['status'])} {outcome.get('summary') or ''}")
+def _report(
+    outcome: runner.Outcome, raw: dict[str, str], settings: Settings, as_json: bool
+) -> None:
+    """The run as its history row shows it (the same shape as ``--enqueue --wait``)."""
+    print_run(
+        _row_of(outcome, raw, settings),
+        settings.zone,
+        as_json=as_json,
+        exit_code=outcome.exit_code,
+        history_error=outcome.history_error,
+    )
+
+
+def _row_of(outcome: runner.Outcome, raw: dict[str, str], settings: Settings) -> JobRun:
+    """The run's history row, read back; when it was not (fully) written, the same row
+    built from the outcome, so that the output says what happened all the same."""
+    if outcome.run_id is not None and not outcome.history_error:
+        try:
+            row = store.get_run(settings.history_dsn.get_secret_value(), outcome.run_id)
+        except MaintenanceError:
+            row = None
+        if row is not None:
+            return row
+    return JobRun(
+        id=outcome.run_id,
+        task=outcome.task,
+        trigger=Trigger.CLI.value,
+        attempt=1,
+        params=redact.redact_params(raw),
+        status=outcome.status.value,
+        duration_s=round(outcome.duration_s, 3),
+        host=store.HOSTNAME,
+        pid=os.getpid(),
+        summary=redact.scrub(outcome.summary) if outcome.summary else None,
+        result=redact.scrub_value(outcome.result) if outcome.result is not None else None,
+        error_type=outcome.error_type,
+        error_message=redact.scrub(outcome.error_message) if outcome.error_message else None,
+    )
 
 
 def _enqueue(
@@ -102,19 +141,14 @@ def _enqueue(
     )
     if done is None:
         err.print(
-            f"[red]gave up waiting[/] for {name} ({celery_id}) after {timeout:g}s: "
+            f"[red]gave up waiting[/] for {escape(name)} ({celery_id}) after {timeout:g}s: "
             "no worker finished it; see `maint history` and the worker's log"
         )
         raise typer.Exit(1)
     last = done.last
-    if as_json:
-        from maintenance.cli.render import run_dict
-
-        print_json(run_dict(last) | {"attempts": len(done.rows)})
-    else:
-        show_run(last, settings.zone)
     status = RunStatus(last.status)
-    code = 2 if last.error_type in ("ParamError", "UnknownTask", "BadInput") else status.exit_code
+    code = 2 if store.is_rejected_input(last) else status.exit_code
+    print_run(last, settings.zone, as_json=as_json, exit_code=code, attempts=len(done.rows))
     raise typer.Exit(code)
 
 
@@ -135,16 +169,32 @@ def tasks(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
     if as_json:
         print_json(rows)
         return
-    table = Table(header_style="bold")
-    for col in ("task", "parameters", "description"):
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        spec_params: list[dict[str, Any]] = row["params"]  # type: ignore[assignment]
-        params = "\n".join(
-            f"{p['name']}: {p['type']}"
-            + (" (required)" if p["required"] else f" = {p['default']!r}")
-            for p in spec_params
-        )
-        extra = " [dim](exclusive)[/]" if row["exclusive"] else ""
-        table.add_row(str(row["name"]), params or "-", f"{row['description']}{extra}")
-    out.print(table)
+    width = out.width
+    for i, row in enumerate(rows):
+        if i:
+            out.print()
+        head = Text(str(row["name"]), style="bold")
+        if row["exclusive"]:
+            head.append("  (exclusive: one at a time)", style="dim")
+        out.print(head)
+        for line in wrap(str(row["description"]), max(width - 2, 20)):
+            out.print(Text("  " + line))
+        for p in row["params"]:  # type: ignore[attr-defined]
+            out.print(Text("  " + param_line(p), style="cyan"))
+            for line in wrap(p["help"], max(width - 6, 20)) if p["help"] else []:
+                out.print(Text("      " + line, style="dim"))
+
+
+def param_line(p: dict[str, Any]) -> str:
+    """``tier: daily|weekly|monthly = daily``, ``backup: str (required)``."""
+    line = f"{p['name']}: {p['type']}"
+    if p["required"]:
+        return line + " (required)"
+    default = p["default"]
+    if default is None:
+        return line + " (optional)"
+    if isinstance(default, bool):
+        return f"{line} = {'true' if default else 'false'}"
+    if isinstance(default, str):
+        return f"{line} = {default}"
+    return f"{line} = {json.dumps(default, default=str)}"

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psutil
-from sqlalchemy import Engine, create_engine, func, select, update
+from sqlalchemy import Engine, and_, create_engine, func, not_, or_, select, union_all, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -305,15 +305,56 @@ def list_runs(
         raise _unavailable(exc) from None
 
 
+#: The error types of input refused before a run could start: an unknown task, a bad
+#: parameter, a bad identifier. The CLI exits 2 for them.
+REJECTED_INPUT = ("ParamError", "UnknownTask", "BadInput")
+#: Who can type a bad input. The same error from the schedule or a window is a real
+#: failure: that job will fail the same way every time until someone fixes it.
+_PEOPLE = (Trigger.CLI.value, Trigger.ADHOC.value)
+
+
+def rejected_input() -> Any:
+    """SQL condition: a row that records input a person gave and that was refused."""
+    return and_(
+        JobRun.status == RunStatus.FAILED.value,
+        func.coalesce(JobRun.error_type, "").in_(REJECTED_INPUT),  # NULL would poison NOT
+        JobRun.trigger.in_(_PEOPLE),
+    )
+
+
+def is_rejected_input(run: JobRun) -> bool:
+    """:func:`rejected_input` for a row in hand."""
+    return (
+        run.status == RunStatus.FAILED.value
+        and run.error_type in REJECTED_INPUT
+        and run.trigger in _PEOPLE
+    )
+
+
 def latest_per_task(dsn: str) -> list[JobRun]:
-    """The most recent run of every task that has run."""
-    newest = (
+    """For ``maint status``, by task name: the most recent real run of every task, and
+    the most recent refused input (:func:`rejected_input`) that came after it, if any.
+
+    A typo (``-p tier=dialy``) must not hide how the last real run went, nor be lost:
+    callers tell the two kinds apart with :func:`is_rejected_input`.
+    """
+    rejected = rejected_input()
+    top = JobRun.parent_run_id.is_(None)
+    real = (
         select(JobRun.task, func.max(JobRun.id).label("id"))
-        .where(JobRun.parent_run_id.is_(None))
+        .where(top, not_(rejected))
         .group_by(JobRun.task)
         .subquery()
     )
-    stmt = select(JobRun).join(newest, JobRun.id == newest.c.id).order_by(JobRun.task)
+    refused = (
+        select(JobRun.task, func.max(JobRun.id).label("id"))
+        .outerjoin(real, real.c.task == JobRun.task)
+        .where(top, rejected, or_(real.c.id.is_(None), JobRun.id > real.c.id))
+        .group_by(JobRun.task)
+        .subquery()
+    )
+    ids = union_all(select(real.c.id), select(refused.c.id)).subquery()
+    stmt = select(JobRun).where(JobRun.id.in_(select(ids.c.id))).order_by(JobRun.task, JobRun.id)
     try:
         with _db(dsn) as s:
             return list(s.scalars(stmt))
