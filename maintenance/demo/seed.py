@@ -37,16 +37,15 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from maintenance import pg
+from maintenance import pg, schema
 from maintenance.errors import BadInput, MaintenanceError
 
 #: The scheduler's tables, parents before children.
-SCHEMA_TABLES = ("persons", "rotations", "blocks", "schedules", "assignments", "swaps")
+SCHEMA_TABLES = schema.TABLES
 
-#: The keys of :attr:`SeedReport.counts`, in report order.
-COUNT_KEYS = (
-    "persons", "residents", "faculty", "rotations", "blocks", "schedules", "assignments", "swaps",
-)  # fmt: skip
+#: The keys of :attr:`SeedReport.counts`, in report order: each table, with the persons
+#: split by role right after them.
+COUNT_KEYS = (SCHEMA_TABLES[0], "residents", "faculty", *SCHEMA_TABLES[1:])
 
 #: Databases every server has; never dropped, whatever ``force`` says.
 BUILTIN_DATABASES = frozenset({"postgres", "template0", "template1"})
@@ -94,33 +93,9 @@ def schema_sql() -> tuple[str, str]:
 
 
 def integrity_queries() -> dict[str, str]:
-    """Name -> SQL returning one integer: how many rows break that rule (0 when sound).
-
-    Written as anti-joins, not by trusting constraints: a restore can load data into
-    tables whose foreign keys were never recreated.
-    """
-
-    def orphans(child: str, column: str, parent: str) -> str:
-        return (
-            f"SELECT count(*) FROM {child} c WHERE c.{column} IS NOT NULL AND "  # noqa: S608
-            f"NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = c.{column})"
-        )
-
-    return {
-        "assignments_missing_person": orphans("assignments", "person_id", "persons"),
-        "assignments_missing_block": orphans("assignments", "block_id", "blocks"),
-        "assignments_missing_rotation": orphans("assignments", "rotation_id", "rotations"),
-        "assignments_missing_schedule": orphans("assignments", "schedule_id", "schedules"),
-        "assignments_duplicate_person_block": (
-            "SELECT coalesce(sum(n - 1), 0)::bigint FROM (SELECT count(*) AS n FROM assignments"
-            " GROUP BY person_id, block_id HAVING count(*) > 1) AS d"
-        ),
-        "blocks_end_before_start": "SELECT count(*) FROM blocks WHERE end_date < start_date",
-        "swaps_missing_assignment": orphans("swaps", "assignment_id", "assignments"),
-        "swaps_missing_target_assignment": orphans("swaps", "target_assignment_id", "assignments"),
-        "swaps_missing_requester": orphans("swaps", "requester_id", "persons"),
-        "swaps_missing_target": orphans("swaps", "target_id", "persons"),
-    }
+    """Name -> SQL returning one integer: how many rows break that rule (0 when sound);
+    a copy of :data:`maintenance.schema.INTEGRITY_CHECKS`."""
+    return dict(schema.INTEGRITY_CHECKS)
 
 
 # --------------------------------------------------------------------------- safety
