@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from maintenance.demo.generate import Block, Person, Pools, Schedule, stamp
+from maintenance.demo.generate import Block, Person, Pools, Schedule, instant_before
 from maintenance.demo.words import (
     CLINIC_ID,
     FACULTY_WEIGHTS,
@@ -196,7 +196,7 @@ def swap_rows(
             draws = (rng.choice(residents) for _ in range(4))
             target = next((t for t in draws if t != c.person_id), c.person_id)
             swap_type, target_assignment = "giveaway", None
-        requested = stamp(block.day, rng, days_before=(1, 30))
+        requested = instant_before(block.day, rng, days_before=(1, 30))
         decided = (
             None
             if c.status == "pending"

@@ -130,7 +130,7 @@ def _fields(template: str) -> tuple[str, ...]:
     return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
 
 
-def stamp(day: date, rng: random.Random, *, days_before: tuple[int, int]) -> datetime:
+def instant_before(day: date, rng: random.Random, *, days_before: tuple[int, int]) -> datetime:
     """A UTC instant some days before ``day``, with seconds and microseconds."""
     return datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(
         days=rng.randrange(*days_before),
@@ -177,7 +177,7 @@ def make_persons(rng: random.Random, pools: Pools, scale: float) -> list[Person]
             start = date(ACADEMIC_YEAR - pgy + 1, 6, rng.randrange(17, 28))
         else:
             start = date(rng.randrange(1994, 2024), rng.randrange(1, 13), rng.randrange(1, 29))
-        created = stamp(max(start, date(2019, 3, 1)), rng, days_before=(20, 120))
+        created = instant_before(max(start, date(2019, 3, 1)), rng, days_before=(20, 120))
         meta: dict[str, object] = {
             "pager": f"{rng.randrange(2, 9)}-{rng.randrange(1000, 9999)}",
             "badge": f"{rng.randrange(16**8):08X}",
@@ -301,7 +301,9 @@ def make_schedules(rng: random.Random, pools: Pools) -> list[Schedule]:
     out: list[Schedule] = []
     for p in range(PERIODS):
         sid = p + 1
-        created = stamp(YEAR_START + timedelta(days=p * PERIOD_DAYS), rng, days_before=(40, 60))
+        created = instant_before(
+            YEAR_START + timedelta(days=p * PERIOD_DAYS), rng, days_before=(40, 60)
+        )
         status = ("published",) * (PERIODS - 2) + ("review", "draft")
         published = (
             created + timedelta(days=rng.randrange(10, 25), seconds=rng.randrange(86_400))

@@ -132,7 +132,7 @@ LANGUAGES = (
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 # Free-text templates: {first} {last} {rot} {loc} {topic} {proc} {city} {d1} {d2} {t1} {t2}
-# {pager} {room} {n1}-{n4} {h1} {h2} are filled by Pools._fill.
+# {pager} {room} {n1}-{n4} {h1} {h2} are filled by generate.Pools.
 ASSIGNMENT_NOTES = (
     "Covering for Dr. {last} ({rot}) on {d1:%b %d}; pager {pager}.",
     "Clinic template reduced to {n1} patients, first slot {t1}; precepting ratio 1:{n2}.",
