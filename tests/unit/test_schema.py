@@ -33,16 +33,29 @@ def _tables_in(query: str) -> set[str]:
     return set(re.findall(r"\bFROM\s+([a-z_]+)", query))
 
 
-def test_schema_is_a_leaf_that_imports_nothing_from_maintenance() -> None:
-    tree = ast.parse((ROOT / "maintenance" / "schema.py").read_text("utf-8"))
+def _imports(relpath: str) -> list[str]:
+    tree = ast.parse((ROOT / relpath).read_text("utf-8"))
     imported = [
         alias.name if isinstance(node, ast.Import) else (node.module or "")
         for node in ast.walk(tree)
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     ]
-    assert imported, "the parse found no imports at all"
+    assert imported, f"the parse found no imports at all in {relpath}"
+    return imported
+
+
+def test_schema_is_a_leaf_that_imports_nothing_from_maintenance() -> None:
+    imported = _imports("maintenance/schema.py")
     assert [m for m in imported if m.split(".")[0] == "maintenance"] == []
+
+
+@pytest.mark.parametrize("module", ["words", "generate", "assignments"])
+def test_demo_row_generators_touch_no_database(module: str) -> None:
+    imported = _imports(f"maintenance/demo/{module}.py")
+    allowed = {"maintenance.demo.words", "maintenance.demo.generate"}
+    assert [m for m in imported if m.startswith("maintenance") and m not in allowed] == []
+    assert [m for m in imported if m.split(".")[0] in {"psycopg", "sqlalchemy"}] == []
 
 
 def test_tables_are_the_demo_ddl_tables_in_parent_first_order() -> None:
