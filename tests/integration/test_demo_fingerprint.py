@@ -6,9 +6,9 @@ Why a golden value is sound here: nothing the seeder writes depends on the clock
 host, the server's settings or hash order (every timestamp is derived from fixed dates,
 ``random.Random(rng_seed)`` is the only source of variety), and the rows are read back as
 text in a session pinned to UTC and ISO dates, so the server's own time zone does not
-show. Python guarantees the ``random()`` sequence of a seed across versions; the derived
-draws (``randrange``, ``choice``, ``choices``, ``sample``, ``shuffle``) have been stable
-since 3.2 but are not promised. If a new Python changes them, or the data is changed on
+show. Python guarantees the ``random()`` sequence of a seed across versions; the draws
+built on it (``randrange``, ``choice``, ``choices``, ``sample``, ``shuffle``) are stable in
+practice but not promised. If a new Python changes them, or the data is changed on
 purpose, regenerate these values and say why in the commit.
 """
 
