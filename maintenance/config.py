@@ -27,7 +27,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from maintenance import pg, redact
+from maintenance import pg, redact, schema
 from maintenance.errors import ConfigError
 
 ENV_PREFIX = "MAINT_"
@@ -46,18 +46,6 @@ SECRET_FIELDS = (
 def _state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "maint"
-
-
-#: The playbook's DATA STATISTICS queries: name -> a query returning one integer.
-DEFAULT_STATS_COUNTS: dict[str, str] = {
-    "persons": "SELECT count(*) FROM persons",
-    "residents": "SELECT count(*) FROM persons WHERE role = 'RESIDENT'",
-    "faculty": "SELECT count(*) FROM persons WHERE role = 'FACULTY'",
-    "assignments": "SELECT count(*) FROM assignments",
-    "blocks": "SELECT count(*) FROM blocks",
-    "schedules": "SELECT count(*) FROM schedules",
-    "rotations": "SELECT count(*) FROM rotations",
-}
 
 
 class _FileSecretsSource(PydanticBaseSettingsSource):
@@ -166,7 +154,7 @@ class Settings(BaseSettings):
 
     # --- tasks ------------------------------------------------------------------------
     stats_counts: dict[str, str] = Field(
-        default_factory=lambda: dict(DEFAULT_STATS_COUNTS),
+        default_factory=lambda: dict(schema.STATS_COUNTS),
         description="db.stats count queries, JSON object name -> SQL returning one integer.",
     )
 
@@ -198,13 +186,13 @@ class Settings(BaseSettings):
         0.5, gt=0, lt=1, description="Warn when a backup is smaller than this share of the median."
     )
     backup_expected_tables: list[str] = Field(
-        default_factory=lambda: ["persons", "assignments", "blocks", "schedules", "rotations"],
+        default_factory=lambda: list(schema.EXPECTED_TABLES),
         description="Tables every backup must contain (the playbook's EXPECTED_TABLES).",
     )
     integrity_checks: dict[str, str] | None = Field(
         None,
         description="Restore checks, name -> SQL returning a count of violations; default: the "
-        "scheduler schema's orphan, duplicate and date checks.",
+        "scheduler schema's orphan, duplicate and date checks (maintenance/schema.py).",
     )
     retention_days: dict[str, int] = Field(
         default_factory=lambda: {"daily": 7, "weekly": 56, "monthly": 365},

@@ -15,6 +15,7 @@ from psycopg import sql
 from maintenance import pg, redact
 from maintenance.config import Settings
 from maintenance.errors import BadInput
+from maintenance.schema import INTEGRITY_CHECKS
 
 #: Every database this suite creates for its own use starts with this; nothing else
 #: may (maint demo seed and restores refuse such targets).
@@ -51,12 +52,10 @@ def exact_counts(conn: psycopg.Connection) -> dict[str, int]:
 
 def integrity_queries(settings: Settings) -> dict[str, str]:
     """Name -> SQL returning a count of violations (MAINT_INTEGRITY_CHECKS, or the
-    scheduler schema's orphan, duplicate and date checks)."""
+    scheduler schema's orphan, duplicate and date checks: ``schema.INTEGRITY_CHECKS``)."""
     if settings.integrity_checks is not None:
         return dict(settings.integrity_checks)
-    from maintenance.demo.seed import integrity_queries as scheduler_checks
-
-    return scheduler_checks()
+    return dict(INTEGRITY_CHECKS)
 
 
 def run_integrity(
