@@ -18,10 +18,14 @@ RUN groupadd --system --gid 10001 maint \
  && install -d -o maint -g maint -m 0700 /backups /var/log/scheduler /var/lib/maint
 
 WORKDIR /app
+# Exactly the locked versions, each file checked against its SHA-256 (requirements.lock,
+# made by scripts/lock); then the suite itself, built with the locked setuptools.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md beat_schedule.py ./
 COPY maintenance ./maintenance
 COPY tasks ./tasks
-RUN pip install . && maint --help >/dev/null
+RUN pip install --no-deps --no-build-isolation . && pip check && maint --help >/dev/null
 
 USER maint
 # Backups are written 0600 in 0700 folders whatever the umask; this is for the rest.

@@ -130,4 +130,7 @@ def test_dockerfile_runs_as_a_user_with_a_matching_pg_dump() -> None:
     assert SERVICES["db"]["image"] == "postgres:15"
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1] not in ("root", "0")
-    assert "pip install ." in text
+    # the suite itself, not editable, on top of exactly the locked, hash-checked packages
+    assert re.search(r"^RUN pip install --require-hashes -r requirements\.lock$", text, re.M)
+    assert re.search(r"pip install --no-deps --no-build-isolation \. ", text)
+    assert text.index("requirements.lock") < text.index("COPY maintenance")  # cached layer
