@@ -162,6 +162,7 @@ def tasks(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
             "exclusive": s.exclusive,
             "soft_time_limit_s": catalog.time_limits(s, overrides)[0],
             "time_limit_s": catalog.time_limits(s, overrides)[1],
+            "lost_retry": {"attempts": s.lost_retry.attempts, "within_s": s.lost_retry.within_s},
             "params": s.describe_params(),
         }
         for s in catalog.SPECS
@@ -174,8 +175,13 @@ def tasks(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
         if i:
             out.print()
         head = Text(str(row["name"]), style="bold")
-        if row["exclusive"]:
-            head.append("  (exclusive: one at a time)", style="dim")
+        notes = ["exclusive: one at a time"] if row["exclusive"] else []
+        lost: dict[str, float] = row["lost_retry"]  # type: ignore[assignment]
+        if lost["attempts"]:
+            times = "once" if lost["attempts"] == 1 else f"{lost['attempts']:g} times"
+            notes.append(f"a lost run is retried {times}, within {lost['within_s'] / 3600:g} h")
+        if notes:
+            head.append(f"  ({'; '.join(notes)})", style="dim")
         out.print(head)
         for line in wrap(str(row["description"]), max(width - 2, 20)):
             out.print(Text("  " + line))
