@@ -175,11 +175,11 @@ def tasks(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
         if i:
             out.print()
         head = Text(str(row["name"]), style="bold")
-        notes = ["exclusive: one at a time"] if row["exclusive"] else []
+        notes = ["exclusive"] if row["exclusive"] else []
         lost: dict[str, float] = row["lost_retry"]  # type: ignore[assignment]
         if lost["attempts"]:
             times = "once" if lost["attempts"] == 1 else f"{lost['attempts']:g} times"
-            notes.append(f"a lost run is retried {times}, within {lost['within_s'] / 3600:g} h")
+            notes.append(f"lost run retried {times} within {lost['within_s'] / 3600:g} h")
         if notes:
             head.append(f"  ({'; '.join(notes)})", style="dim")
         out.print(head)
