@@ -91,7 +91,7 @@ def _actual_tree() -> dict[str, str | None]:
     ["maintenance/errors.py", "docs/architecture.md"],
 )
 def test_the_drawn_tree_is_the_tree_in_the_code(where: str) -> None:
-    text = errors.__doc__ or "" if where.endswith(".py") else (ROOT / where).read_text()
+    text = (errors.__doc__ or "") if where.endswith(".py") else (ROOT / where).read_text()
     drawn = _drawn_tree(text)
     actual = _actual_tree()
     assert len(actual) > 10  # the scan found the area modules' exceptions too
