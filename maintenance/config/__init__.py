@@ -22,11 +22,12 @@ A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like t
 1. ``maintenance/config/<area>.py`` with ``class <Area>Section(Section)``: its ``TITLE``
    (the heading of its table in docs/configuration.md), its fields, each a ``Field``
    with its default and a ``description`` that says what the code does with it, the
-   ``field_validator``\\ s of those fields, a ``model_validator(mode="after")`` for
-   checks among them, and any that may hold a credential in ``SECRETS``. Name each
-   validator uniquely (``_<area>_...``): the sections are mixins, and a validator named
-   like another section's would replace it;
-2. the class in :data:`SECTIONS` below (the order of the docs);
+   field validators of those fields, a ``model_validator(mode="after")`` for checks
+   among them, and the names of any that may hold a credential in ``SECRETS``. Give
+   each validator a name no other section uses (e.g. ``_<area>_paths``): the sections
+   are mixins, and a validator named like another section's would replace it;
+2. the class in :data:`SECTIONS` (the order of the docs) and among the bases of
+   :class:`Settings` (in reverse: pydantic puts the last base's fields first);
 3. a table of its own in docs/configuration.md under that heading.
 
 ``tests/unit/test_config.py`` checks that the document and the sections agree. A check
