@@ -1,23 +1,40 @@
 """One exception root for the whole suite.
 
-The tree tells callers what is worth retrying::
+The tree tells callers what is worth retrying (classes defined elsewhere name their
+module; ``tests/unit/test_errors.py`` checks this drawing against the code)::
 
     MaintenanceError
     ├── TransientError        retry later: the same call may succeed (a database restarting)
     │   ├── ServiceUnavailable    a database, Redis or the API did not answer
-    │   └── LockLost              the session holding the run's singleton lock died
+    │   ├── LockLost              the session holding the run's singleton lock died
+    │   └── Busy                  a file lock stayed held (retention skips that backup for now)
     ├── PermanentError        retrying will not help: fix the input or the system first
     │   ├── ServiceRefused        a service answered and said no (wrong password, no such database)
     │   ├── ConfigError           a setting is missing or malformed (named in the message)
     │   ├── BadInput              a task parameter, CLI argument or identifier is invalid
     │   │   ├── UnknownTask
-    │   │   └── ParamError
-    │   └── CheckFailed           a run completed but one of its checks failed
+    │   │   ├── ParamError
+    │   │   └── Refused           a file the suite will not delete (a link, not a regular file)
+    │   ├── HistorySchemaError    history.store: the job-history tables are not this version's
+    │   ├── DumpFailed            backup.dump: pg_dump or the write of its output failed
+    │   │   └── DiskFull              the backup folder ran out of space
+    │   ├── DecodeFailed          backup.decode: a backup file could not be read back whole
+    │   ├── DecryptError          backup.crypto: encrypted data that is not authentic
+    │   │   └── WrongKeyError         made with another key
+    │   ├── LoadFailed            restore.load: an archive could not be loaded
+    │   ├── SwapFailed            restore.swap: the databases could not be renamed
+    │   ├── HookFailed            restore.run: a configured hook command failed
+    │   └── RunFailed             tasks.base: the Celery task's run ended failed (for Celery)
     └── RunSkipped            not an error: the run chose not to act (lock held, blackout)
 
 Only what :func:`is_transient` calls transient is retried by the Celery wrappers: a
 ``TransientError``, or a psycopg ``OperationalError`` that says the connection was lost
 (a server restart mid-query), which reaches us without passing through our own code.
+
+A failed check is not an exception: a run whose checklist has a failed check returned its
+result, and its status follows from its checks (:data:`CHECK_FAILED` is the history's
+label for it). Private classes (``_Aborted``) are signals raised and caught inside one
+module, never seen outside it.
 """
 
 from __future__ import annotations
@@ -47,6 +64,11 @@ class LockLost(TransientError):
     so the run stops. A retry takes the lock again."""
 
 
+class Busy(TransientError):
+    """A file lock another process holds (a backup folder's manifest lock) stayed held
+    for longer than the caller waits: that file is left alone, and the next run retries."""
+
+
 class PermanentError(MaintenanceError):
     """A failure that repeats until a person changes something."""
 
@@ -71,8 +93,9 @@ class ParamError(BadInput):
     """A task parameter is unknown, missing or has a bad value."""
 
 
-class CheckFailed(PermanentError):
-    """The run finished its work but a check it reports on failed."""
+class Refused(BadInput):
+    """A file the suite will not delete: a link, not a regular file, not the kind of file
+    the caller may delete, or in a folder that leads outside its root. Nothing is deleted."""
 
 
 class RunSkipped(MaintenanceError):
@@ -81,6 +104,13 @@ class RunSkipped(MaintenanceError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+#: ``error_type`` of a run that finished its work but whose checklist has a failed check.
+#: A label of the history, not an exception class: nothing raises it, because the run
+#: returned its result (and the work it did, a backup file say, stands); its status
+#: follows from its checks. ``maint show``, the runbook and people's queries use it.
+CHECK_FAILED = "CheckFailed"
 
 
 #: SQLSTATEs of an OperationalError that a later attempt may not meet: connection

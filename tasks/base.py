@@ -16,6 +16,7 @@ from celery import Task
 
 from maintenance import runner
 from maintenance.config import get_settings
+from maintenance.errors import PermanentError
 from maintenance.results import RunStatus, Trigger
 from maintenance.taskspec import TaskSpec
 from tasks.app import app
@@ -24,7 +25,7 @@ TRIGGER_HEADER = "maint_trigger"
 WINDOW_HEADER = "maint_window_run_id"
 
 
-class RunFailed(Exception):
+class RunFailed(PermanentError):
     """The run ended failed; its history row says why."""
 
 

@@ -54,7 +54,7 @@ from maintenance.backup import forensics, inventory, layout, policy
 from maintenance.backup.layout import Tier
 from maintenance.backup.policy import Candidate, Decision, Policy
 from maintenance.config import Settings
-from maintenance.errors import BadInput, MaintenanceError
+from maintenance.errors import BadInput, Busy, MaintenanceError, Refused
 from maintenance.logs_setup import get_logger
 from maintenance.results import Check, CheckStatus, Result
 from maintenance.taskspec import Params, RunContext
@@ -454,14 +454,6 @@ def _days(age: timedelta) -> str:
 
 
 # --- deleting ---------------------------------------------------------------------------
-
-
-class Refused(BadInput):
-    """A file retention will not delete (a link, not a regular file, outside the root)."""
-
-
-class Busy(Exception):
-    """Another process holds the tier folder's manifest lock for too long."""
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ import structlog
 
 from maintenance import clock, locks, redact
 from maintenance.config import Settings
-from maintenance.errors import LockLost, MaintenanceError, RunSkipped
+from maintenance.errors import CHECK_FAILED, LockLost, MaintenanceError, RunSkipped
 from maintenance.history import store
 from maintenance.logs_setup import get_logger
 from maintenance.results import Result, RunStatus
@@ -233,7 +233,7 @@ class RunRecorder:
             self.status = self.result.status
             self.summary = self.result.summary or _default_summary(self.result)
             if self.status is RunStatus.FAILED:
-                self.error_type = "CheckFailed"
+                self.error_type = CHECK_FAILED
                 self.error_message = "; ".join(
                     f"{c.name}: observed {c.observed!r}, expected {c.expected!r}"
                     + (f" ({c.detail})" if c.detail else "")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from maintenance import redact
-from maintenance.config import SECRET_FIELDS, Settings, load_settings
+from maintenance.config import SECRET_FIELDS, SECTIONS, Settings, load_settings
 from maintenance.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,3 +186,113 @@ def test_a_dsn_libpq_cannot_parse_is_refused_without_echoing_it(env: pytest.Monk
     with pytest.raises(ConfigError, match=r"MAINT_TARGET_DSN: .*percent-encoding") as info:
         load_settings()
     assert "Leak" not in str(info.value)
+
+
+def test_every_setting_says_what_it_does() -> None:
+    """A setting without a description is one nobody can check against the code."""
+    undescribed = sorted(n for n, f in Settings.model_fields.items() if not f.description)
+    assert undescribed == []
+
+
+#: Dotted names that look like a task's (``area.verb``) in a description or the doc.
+_TASKISH = re.compile(r"\b((?:backup|restore|db|diag|history|logs|cache|health|window)\.[a-z_]+)\b")
+
+
+def test_descriptions_name_only_tasks_that_exist() -> None:
+    """A description that names a task which does not exist promises something stale (the
+    reaper was once to be a beat task, ``history.reap``; the worker's own thread does it)."""
+    from maintenance import catalog
+
+    tasks = {s.name for s in catalog.SPECS}
+    texts = {n: f.description or "" for n, f in Settings.model_fields.items()}
+    texts["docs/configuration.md"] = (ROOT / "docs" / "configuration.md").read_text()
+    named = {
+        (where, m)
+        for where, text in texts.items()
+        for m in _TASKISH.findall(text)
+        if m.rsplit(".", 1)[1] not in {"md", "py", "yml"}
+    }
+    assert {m for _, m in named} & tasks, "the pattern finds the task names used"
+    assert sorted((w, m) for w, m in named if m not in tasks) == []
+
+
+def _function(method: object) -> object:
+    return getattr(method, "__func__", method)  # a classmethod is bound to its class
+
+
+def test_the_composed_settings_keep_every_sections_validators() -> None:
+    """Sections are mixins: a validator named like one of another section's would silently
+    replace it in Settings (two ``_absolute`` once left MAINT_BACKUP_ROOT unchecked)."""
+    composed = Settings.__pydantic_decorators__
+    for section in SECTIONS:
+        own = section.__pydantic_decorators__
+        for name, dec in own.field_validators.items():
+            assert _function(composed.field_validators[name].func) is _function(dec.func), (
+                f"{section.__name__}.{name} is replaced in Settings"
+            )
+            assert composed.field_validators[name].info.fields == dec.info.fields
+        for name, mdec in own.model_validators.items():
+            assert _function(composed.model_validators[name].func) is _function(mdec.func), (
+                f"{section.__name__}.{name} is replaced in Settings"
+            )
+
+
+def test_every_setting_belongs_to_one_section_in_the_order_of_the_doc() -> None:
+    seen: list[str] = []
+    for section in SECTIONS:
+        assert section.TITLE, f"{section.__name__} has no TITLE"
+        assert issubclass(Settings, section)
+        seen += list(section.model_fields)
+    assert seen == list(Settings.model_fields)  # each once, and nothing outside a section
+
+
+def _doc_tables() -> dict[str, list[str]]:
+    """Heading -> the MAINT_ names of its table's rows, in docs/configuration.md."""
+    out: dict[str, list[str]] = {}
+    heading = None
+    for line in (ROOT / "docs" / "configuration.md").read_text().splitlines():
+        if line.startswith("## "):
+            heading = line[3:].strip()
+        match = re.match(r"^\| `(MAINT_[A-Z0-9_]+)` \|", line)
+        if match and heading is not None:
+            out.setdefault(heading, []).append(match.group(1))
+    return out
+
+
+def test_the_doc_has_a_table_per_section_in_field_order() -> None:
+    tables = _doc_tables()
+    for section in SECTIONS:
+        expected = [f"MAINT_{name.upper()}" for name in section.model_fields]
+        assert tables.get(section.TITLE) == expected, f"docs/configuration.md: {section.TITLE}"
+    assert set(tables) == {s.TITLE for s in SECTIONS}, "a table under no section's heading"
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "says"),
+    [
+        ("MAINT_BACKUP_ROOT", "relative/backups", "must be an absolute path"),
+        ("MAINT_LOG_ROOT", "logs", "must be an absolute path"),
+        ("MAINT_PG_BIN_DIR", "bin", "must be an absolute path"),
+        ("MAINT_OFFSITE_ROOT", "offsite", "must be an absolute path"),
+        ("MAINT_OFFSITE_KEY_FILE", "key", "must be an absolute path"),
+        ("MAINT_BACKUP_MIN_BYTES", '{"daily": 1}', "needs exactly the tiers"),
+        ("MAINT_RETENTION_DAYS", '{"daily": 1}', "needs exactly the tiers"),
+        ("MAINT_RESTORE_TARGETS", '["Bad-Name"]', "is not a plain database name"),
+        ("MAINT_RESTORE_STOP_APP_CMD", "[]", "must be a JSON list of arguments"),
+        ("MAINT_TIME_LIMITS", '{"backup.create": [5, 2]}', "need 0 < soft < hard"),
+        ("MAINT_BACKUP_EXPECTED_TABLES", '["a.b.c"]', "is not a table name"),
+    ],
+)
+def test_each_sections_checks_still_apply(
+    env: pytest.MonkeyPatch, var: str, value: str, says: str
+) -> None:
+    env.setenv(var, value)
+    with pytest.raises(ConfigError, match=f"{var}: .*{says}"):
+        load_settings()
+
+
+def test_offsite_root_inside_the_backup_root_is_refused(env: pytest.MonkeyPatch) -> None:
+    env.setenv("MAINT_BACKUP_ROOT", "/srv/backups")
+    env.setenv("MAINT_OFFSITE_ROOT", "/srv/backups/offsite")
+    with pytest.raises(ConfigError, match="MAINT_OFFSITE_ROOT must be outside MAINT_BACKUP_ROOT"):
+        load_settings()
