@@ -11,7 +11,6 @@ nothing but the record; a damaged one is reported and rebuilt.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -26,10 +25,12 @@ from typing import IO, Any, Literal, cast
 from pydantic import Field
 
 from maintenance import clock
-from maintenance.backup import crypto, inventory, layout, manifest, policy
+from maintenance.backup import inventory, layout, manifest, policy
 from maintenance.backup.inventory import Backup
 from maintenance.backup.layout import Tier
-from maintenance.errors import BadInput
+from maintenance.errors import BadInput, MaintenanceError
+from maintenance.fs import atomic, delete
+from maintenance.fs.digest import Digest, HashingReader
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
 
@@ -59,19 +60,6 @@ def member_names(backup_id: str) -> tuple[str, str]:
     return f"{backup_id}{layout.DUMP_SUFFIX}", f"{backup_id}{layout.MANIFEST_SUFFIX}"
 
 
-class _HashingReader:
-    def __init__(self, handle: IO[bytes]) -> None:
-        self.handle = handle
-        self.digest = hashlib.sha256()
-        self.bytes = 0
-
-    def read(self, n: int = -1, /) -> bytes:
-        data = self.handle.read(n)
-        self.digest.update(data)
-        self.bytes += len(data)
-        return data
-
-
 @dataclass
 class TarCheck:
     """What reading an archive back found."""
@@ -98,7 +86,7 @@ def check_archive(path: Path, backup_id: str, *, sha256: str, size_bytes: int) -
     t0 = clock.monotonic()
     try:
         with path.open("rb") as raw:
-            reader = _HashingReader(raw)
+            reader = HashingReader(raw)
             stream = cast(IO[bytes], reader)  # reads are all tarfile's stream mode needs
             with tarfile.open(fileobj=stream, mode="r|", bufsize=_BUF) as tar:
                 for member in tar:
@@ -111,18 +99,20 @@ def check_archive(path: Path, backup_id: str, *, sha256: str, size_bytes: int) -
                         continue
                     data = tar.extractfile(member)
                     assert data is not None  # a regular file
-                    digest, size, head = hashlib.sha256(), 0, b""
+                    digest, head = Digest(), b""
                     while chunk := data.read(_BUF):
                         digest.update(chunk)
-                        size += len(chunk)
                         if member.name == manifest_name and len(head) < 1 << 24:
                             head += chunk
-                    out.members[member.name] = {"size_bytes": size, "sha256": digest.hexdigest()}
+                    out.members[member.name] = {
+                        "size_bytes": digest.bytes,
+                        "sha256": digest.hexdigest(),
+                    }
                     if member.name == manifest_name:
                         out.manifest_ok = _manifest_matches(head, backup_id, sha256, out.problems)
             while reader.read(_BUF):  # the end-of-archive blocks, for the whole file's hash
                 pass
-            out.tar_sha256, out.tar_bytes = reader.digest.hexdigest(), reader.bytes
+            out.tar_sha256, out.tar_bytes = reader.hexdigest(), reader.bytes
     except (OSError, tarfile.TarError) as exc:
         out.problems.append(f"unreadable: {exc}")
     out.seconds = clock.monotonic() - t0
@@ -191,15 +181,24 @@ def _prune(ctx: RunContext, result: Result, *, apply: bool) -> None:
         min_verified=ctx.settings.retention_min_verified,
     )
     decisions = policy.decide(candidates, rules, clock.now())
-    deleted = []
+    deleted, errors = [], []
     for d in decisions:
-        if not d.keep and apply:
-            archive_path(root, d.id).unlink(missing_ok=True)
+        if d.keep:
+            continue
+        try:
+            done = delete.delete(
+                archive_path(root, d.id), root=root, reason=d.reason, dry_run=not apply
+            )
+        except (MaintenanceError, OSError) as exc:
+            errors.append(f"{d.id}: {exc}")
+            continue
+        if done.deleted:
             deleted.append(d.id)
     result.figures["archive_retention"] = {
         "applied": apply,
         "decisions": [{"id": d.id, "keep": d.keep, "reason": d.reason} for d in decisions],
         "deleted": deleted,
+        **({"errors": errors} if errors else {}),
     }
     going = [d.id for d in decisions if not d.keep]
     kept = len(decisions) - len(going)
@@ -276,9 +275,9 @@ def _archive(ctx: RunContext, params: ArchiveParams) -> Result:
         result.summary = f"{backup.id} not archived: not enough free space in {root}"
         return result
 
-    layout.private_dir(layout.inside(root, root / ARCHIVE_DIR))
+    atomic.private_dir(layout.inside(root, root / ARCHIVE_DIR))
     # under the backups lock, a temp file beside the archive is a dead run's
-    stale = crypto.remove_stale_temps(path)
+    stale = [d.path.name for d in delete.remove_leftovers(path, root=root) if d.deleted]
     if stale:
         result.figures["stale_temps_removed"] = stale
     t0 = clock.monotonic()
@@ -314,14 +313,14 @@ def _write(path: Path, backup: Backup, sha: str) -> None:
     manifest_bytes = backup.manifest_path.read_bytes()  # one snapshot: archived and hashed
     with (
         backup.path.open("rb") as src,
-        crypto.atomic_output(path, replace=True) as out,
+        atomic.atomic_write(path) as out,
         tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_BUF) as tar,
     ):
         info = os.fstat(src.fileno())
-        reader = _HashingReader(src)
+        reader = HashingReader(src)
         tar.addfile(_member(dump_name, info.st_size, info.st_mtime), reader)
-        if reader.digest.hexdigest() != sha:
-            raise _LocalMismatch(f"{reader.bytes} bytes, SHA-256 {reader.digest.hexdigest()}")
+        if reader.hexdigest() != sha:
+            raise _LocalMismatch(f"{reader.bytes} bytes, SHA-256 {reader.hexdigest()}")
         stamp = backup.manifest_path.stat().st_mtime
         tar.addfile(_member(manifest_name, len(manifest_bytes), stamp), io.BytesIO(manifest_bytes))
 

@@ -29,6 +29,9 @@ from pydantic import Field
 from maintenance import clock, dbcheck, pg, pgtools
 from maintenance.backup import dump, inventory, layout, manifest, verify
 from maintenance.backup.layout import Tier
+from maintenance.errors import MaintenanceError
+from maintenance.fs import atomic, delete
+from maintenance.fs.temp import temp_path
 from maintenance.restore import checks as restore_checks
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
@@ -72,8 +75,8 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
     s = ctx.settings
     root, tier = s.backup_root, params.tier
     result = Result()
-    layout.private_dir(root)
-    folder = layout.private_dir(layout.tier_dir(root, tier))
+    atomic.private_dir(root)
+    folder = atomic.private_dir(layout.tier_dir(root, tier))
     inv = inventory.scan(root)
     previous = [b for b in inv.of_tier(tier) if b.problem is None]
 
@@ -97,7 +100,7 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
     backup_id = _new_id(root, tier)
     final = layout.dump_path(root, backup_id)
     man_path = layout.manifest_path(root, backup_id)
-    temp = layout.temp_path(final)
+    temp = temp_path(final)
     started = clock.now()
     with pg.connect(target, autocommit=False) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -134,7 +137,7 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
             stat_counts, stat_errors = dbcheck.named_counts(conn, s.stats_counts)
             conn.rollback()
         except BaseException:
-            temp.unlink(missing_ok=True)
+            delete.discard(temp)
             raise
     finished = clock.now()
 
@@ -171,13 +174,17 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
     }
     try:
         manifest.write(man_path, data)
-        os.replace(temp, final)
-        layout.fsync_dir(folder)
+        atomic.commit(temp, final)
     except BaseException:
-        temp.unlink(missing_ok=True)
-        if not final.exists():
-            with contextlib.suppress(FileNotFoundError):
-                man_path.unlink()
+        delete.discard(temp)
+        if not final.exists():  # the manifest must not outlive a backup that never was
+            with contextlib.suppress(MaintenanceError, OSError):  # else: retention, a day on
+                delete.delete(
+                    man_path,
+                    root=root,
+                    reason="its backup file never got its final name",
+                    dry_run=False,
+                )
         raise
 
     _checklist(

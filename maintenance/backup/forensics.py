@@ -24,6 +24,7 @@ from typing import Any
 
 from maintenance.backup import layout
 from maintenance.errors import BadInput
+from maintenance.fs import temp
 from maintenance.results import Check, CheckStatus
 
 
@@ -90,7 +91,7 @@ def file_name(name: str) -> tuple[str, str] | None:
 
 def is_temp_of_dump(name: str) -> bool:
     """A temp file (layout's one format) of a forensic dump's or record's write."""
-    final = layout.temp_target(name)
+    final = temp.temp_target(name)
     return final is not None and file_name(final) is not None
 
 

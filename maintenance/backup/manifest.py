@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from maintenance.backup import layout
 from maintenance.errors import BadInput
+from maintenance.fs import atomic
 
 FORMAT_VERSION = 1
 
@@ -45,7 +45,8 @@ def read(path: Path) -> dict[str, Any]:
 
 
 def write(path: Path, data: dict[str, Any]) -> None:
-    layout.write_json(path, data)
+    text = json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+    atomic.write_bytes(path, text.encode())
 
 
 @contextlib.contextmanager

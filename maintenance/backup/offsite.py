@@ -18,7 +18,6 @@ writing there would fill the local disk with a "second location" on the same mac
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -33,7 +32,9 @@ from maintenance import clock
 from maintenance.backup import crypto, inventory, layout, manifest, policy
 from maintenance.backup.inventory import Backup
 from maintenance.backup.layout import Tier
-from maintenance.errors import BadInput, RunSkipped, ServiceUnavailable
+from maintenance.errors import BadInput, MaintenanceError, RunSkipped, ServiceUnavailable
+from maintenance.fs import atomic, delete, digest, temp
+from maintenance.fs.digest import HashingWriter
 from maintenance.logs_setup import get_logger
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
@@ -145,7 +146,7 @@ def scan(root: Path) -> OffsiteInventory:
         ids: set[str] = set()
         for entry in sorted(folder.iterdir()):
             name = entry.name
-            if crypto.is_temp(entry) or layout.is_temp(entry):
+            if temp.is_temp(entry):
                 inv.temp_files.append(entry)
                 continue
             for suffix in (ENC_SUFFIX, MANIFEST_ENC_SUFFIX, SIDECAR_SUFFIX):
@@ -189,8 +190,7 @@ def _read_sidecar(path: Path) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    with crypto.atomic_output(path, replace=True) as out:
-        out.write(json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")
+    atomic.write_bytes(path, json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")
 
 
 # --- read-back ----------------------------------------------------------------------------
@@ -245,18 +245,6 @@ def _drop_cache(handle: IO[bytes]) -> None:
     copy still in memory (best effort: some network filesystems ignore it)."""
     with contextlib.suppress(AttributeError, OSError):
         os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-
-
-class _HashingWriter:
-    def __init__(self, out: IO[bytes]) -> None:
-        self.out = out
-        self.digest = hashlib.sha256()
-        self.bytes = 0
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        self.bytes += len(data)
-        return self.out.write(data)
 
 
 # --- the task -----------------------------------------------------------------------------
@@ -399,18 +387,28 @@ def _copy_stage(state: _Run, params: OffsiteParams) -> str | None:
             )
             action = "replaced"
         # the sidecar describes the old ciphertext: it goes first, the copy is rewritten
-        paths.sidecar.unlink(missing_ok=True)
+        delete.delete(
+            paths.sidecar,
+            root=state.root,
+            reason=f"it describes the {action} copy's old ciphertext",
+            dry_run=False,
+        )
 
-    layout.private_dir(inside(state.root, paths.dump.parent))
+    atomic.private_dir(inside(state.root, paths.dump.parent))
     # under the backups lock, a temp file beside the copy is a dead run's
-    stale = [name for path in paths.all for name in crypto.remove_stale_temps(path)]
+    stale = [
+        d.path.name
+        for path in paths.all
+        for d in delete.remove_leftovers(path, root=state.root)
+        if d.deleted
+    ]
     if stale:
         state.figures["stale_temps_removed"] = stale
     manifest_bytes = backup.manifest_path.read_bytes()
     t0 = clock.monotonic()
     try:
-        with backup.path.open("rb") as src, crypto.atomic_output(paths.dump, replace=True) as out:
-            writer = _HashingWriter(out)
+        with backup.path.open("rb") as src, atomic.atomic_write(paths.dump) as out:
+            writer = HashingWriter(out)
             got_sha, got_size = crypto.encrypt_stream(src, writer, state.key)
             if got_sha != sha or got_size != size:
                 raise _LocalMismatch(got_sha, got_size)
@@ -429,7 +427,7 @@ def _copy_stage(state: _Run, params: OffsiteParams) -> str | None:
     manifest_writer = _encrypt_bytes(paths.manifest, manifest_bytes, state.key)
 
     dump_check = read_back(paths.dump, state.key, sha256=sha, size_bytes=size)
-    manifest_sha = hashlib.sha256(manifest_bytes).hexdigest()
+    manifest_sha = digest.of_bytes(manifest_bytes)
     manifest_check = read_back(
         paths.manifest, state.key, sha256=manifest_sha, size_bytes=len(manifest_bytes)
     )
@@ -458,12 +456,12 @@ def _copy_stage(state: _Run, params: OffsiteParams) -> str | None:
             "dump": {
                 "name": paths.dump.name,
                 "size_bytes": writer.bytes,
-                "sha256": writer.digest.hexdigest(),
+                "sha256": writer.hexdigest(),
             },
             "manifest": {
                 "name": paths.manifest.name,
                 "size_bytes": manifest_writer.bytes,
-                "sha256": manifest_writer.digest.hexdigest(),
+                "sha256": manifest_writer.hexdigest(),
             },
         },
         "copied_at": at.isoformat(),
@@ -549,9 +547,9 @@ def _already_there(
     state.phrases.append(f"{backup.id} already off-site, read back OK")
 
 
-def _encrypt_bytes(path: Path, data: bytes, key: bytes) -> _HashingWriter:
-    with crypto.atomic_output(path, replace=True) as out:
-        writer = _HashingWriter(out)
+def _encrypt_bytes(path: Path, data: bytes, key: bytes) -> HashingWriter:
+    with atomic.atomic_write(path) as out:
+        writer = HashingWriter(out)
         crypto.encrypt_stream(io.BytesIO(data), writer, key)
     return writer
 
@@ -623,20 +621,24 @@ def _prune_stage(state: _Run, apply: bool) -> None:
     doomed = [d for d in decisions if not d.keep]
     deleted: list[str] = []
     errors: list[str] = []
-    if apply:
-        for d in doomed:
-            try:
-                # the sidecar last: a copy cut short by a crash stays visible as incomplete
-                for path in by_id[d.id].paths.all:
-                    inside(state.root, path).unlink(missing_ok=True)
-                deleted.append(d.id)
-            except OSError as exc:
-                errors.append(f"{d.id}: {exc.strerror}")
-        for tmp in inv.temp_files:  # the task runs under the backups lock: no writer is live
-            try:
-                inside(state.root, tmp).unlink(missing_ok=True)
-            except OSError as exc:
-                errors.append(f"{tmp.name}: {exc.strerror}")
+    for d in doomed:
+        try:
+            # the sidecar last: a copy cut short by a crash stays visible as incomplete
+            delete.delete_group(
+                by_id[d.id].paths.all, root=state.root, reason=d.reason, dry_run=not apply
+            )
+        except (MaintenanceError, OSError) as exc:
+            errors.append(f"{d.id}: {exc}")
+            continue
+        if apply:
+            deleted.append(d.id)
+    for tmp in inv.temp_files if apply else []:  # under the backups lock: no writer is live
+        try:
+            delete.delete(
+                tmp, root=state.root, reason="left by an interrupted copy", dry_run=False
+            )
+        except (MaintenanceError, OSError) as exc:
+            errors.append(f"{tmp.name}: {exc}")
     freed = sum(d.size_bytes for d in doomed if d.id in deleted)
     kept_verified: dict[str, int] = {}
     for d in decisions:

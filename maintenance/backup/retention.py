@@ -36,12 +36,9 @@ it does, and it is careful about it:
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import stat
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,6 +52,8 @@ from maintenance.backup.layout import Tier
 from maintenance.backup.policy import Candidate, Decision, Policy
 from maintenance.config import Settings
 from maintenance.errors import BadInput, MaintenanceError
+from maintenance.fs import delete
+from maintenance.fs.delete import Busy, Deletion, Refused
 from maintenance.logs_setup import get_logger
 from maintenance.results import Check, CheckStatus, Result
 from maintenance.taskspec import Params, RunContext
@@ -64,8 +63,6 @@ log = get_logger("maint.backup.retention")
 
 #: A temp file of a crashed run, or a manifest without its file, older than this goes.
 GARBAGE_AGE = timedelta(days=1)
-#: How long a deletion waits for the tier folder's manifest lock.
-LOCK_WAIT_S = 10.0
 #: The playbook's "current backup < 24 hours old".
 CURRENT_DAILY_AGE = timedelta(hours=24)
 
@@ -456,137 +453,56 @@ def _days(age: timedelta) -> str:
 # --- deleting ---------------------------------------------------------------------------
 
 
-class Refused(BadInput):
-    """A file retention will not delete (a link, not a regular file, outside the root)."""
-
-
-class Busy(Exception):
-    """Another process holds the tier folder's manifest lock for too long."""
-
-
-@contextlib.contextmanager
-def _tier_folder(root: Path, tier: str) -> Iterator[int]:
-    """The real tier folder (or forensics), opened without following a link; its
-    descriptor."""
-    if tier not in {t.value for t in Tier} | {layout.FORENSICS_DIR}:
-        raise Refused(f"{tier!r} is not a folder retention deletes in: refused")
-    literal = root / tier
-    real = layout.inside(root, literal)
-    if real != root.resolve() / tier:
-        raise Refused(f"{literal} leads to {real}: refused")
-    try:
-        fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:  # ELOOP: it became a link
-        raise Refused(f"{literal}: {exc.strerror}: refused") from None
-    try:
-        yield fd
-    finally:
-        os.close(fd)
-
-
-def _unlink(root: Path, tier: str, dir_fd: int, name: str) -> int | None:
-    """Delete the regular file ``name`` of the tier folder; its size (None if not there)."""
-    if not name or "/" in name or name in (".", ".."):
-        raise Refused(f"{name!r} is not a file name: refused")
-    layout.inside(root, root / tier / name)
-    try:
-        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
-        raise Refused(f"{tier}/{name} is {what}: refused")
-    os.unlink(name, dir_fd=dir_fd)
-    return st.st_size
-
-
-def delete_backup(root: Path, backup_id: str, *, orphan: bool = False) -> list[tuple[str, int]]:
-    """Delete one backup: its dump file first, then its manifest.
+def delete_backup(
+    root: Path, backup_id: str, *, orphan: bool = False, reason: str = "retention", dry_run: bool = False
+) -> list[Deletion]:
+    """Delete one backup through the one deleter: its dump file first, then its manifest,
+    under one hold of the tier folder's lock (so no verification is reading it and no
+    manifest update is in flight; :class:`Busy` if it stays held).
 
     ``backup_id`` is validated (:func:`layout.parse_id`: no ``../``, no absolute path).
-    Holds the tier folder's manifest lock (:func:`manifest.locked`) throughout, so no
-    manifest update is in flight; :class:`Busy` if it stays held for LOCK_WAIT_S. With
-    ``orphan``, refuses if the dump file exists (only a manifest without its file goes).
-    Returns ``(relative path, bytes)`` of each file deleted.
+    With ``orphan``, only a manifest whose dump file is still missing goes.
     """
-    tier, _ = layout.parse_id(backup_id)
-    dump = f"{backup_id}{layout.DUMP_SUFFIX}"
-    man = f"{backup_id}{layout.MANIFEST_SUFFIX}"
-    layout.dump_path(root, backup_id)  # both must resolve inside the root
-    layout.manifest_path(root, backup_id)
-    deleted: list[tuple[str, int]] = []
-    with _tier_folder(root, tier.value) as dir_fd, _folder_lock(dir_fd, backup_id):
-        if orphan and _exists_at(dir_fd, dump):
-            raise Refused(f"{tier.value}/{dump} exists: not an orphan manifest, refused")
-        for name in (dump, man):  # a crash in between leaves an orphan manifest: next run
-            size = _unlink(root, tier.value, dir_fd, name)
-            if size is not None:
-                deleted.append((f"{tier.value}/{name}", size))
-    return deleted
+    dump, man = layout.dump_path(root, backup_id), layout.manifest_path(root, backup_id)
+    if orphan:
+        return delete.delete_group(
+            [man], root=root, reason=reason, dry_run=dry_run, unless_present=[dump]
+        )
+    # a crash in between leaves a manifest without its file: the next run removes it
+    return delete.delete_group([dump, man], root=root, reason=reason, dry_run=dry_run)
 
 
-def delete_forensic(root: Path, name: str, *, orphan: bool = False) -> list[tuple[str, int]]:
+def delete_forensic(
+    root: Path, name: str, *, orphan: bool = False, reason: str = "retention", dry_run: bool = False
+) -> list[Deletion]:
     """Delete one forensic dump: its dump file first, then its record. ``name`` is
-    validated (:func:`layout.parse_forensic_name`); with ``orphan``, refuses if the
-    dump exists (only a record without its dump goes). ``(relative path, bytes)`` of
-    each file deleted."""
+    validated (:func:`layout.parse_forensic_name`); with ``orphan``, only a record whose
+    dump is still missing goes."""
     layout.parse_forensic_name(name)
-    dump, record = f"{name}{layout.DUMP_SUFFIX}", f"{name}{layout.MANIFEST_SUFFIX}"
-    deleted: list[tuple[str, int]] = []
-    with _tier_folder(root, layout.FORENSICS_DIR) as dir_fd:
-        if orphan and _exists_at(dir_fd, dump):
-            raise Refused(f"forensics/{dump} exists: not a record without its dump, refused")
-        for file in (dump, record):
-            size = _unlink(root, layout.FORENSICS_DIR, dir_fd, file)
-            if size is not None:
-                deleted.append((f"{layout.FORENSICS_DIR}/{file}", size))
-    return deleted
+    folder = layout.forensics_dir(root)
+    dump, record = folder / f"{name}{layout.DUMP_SUFFIX}", folder / f"{name}{layout.MANIFEST_SUFFIX}"
+    if orphan:
+        return delete.delete_group(
+            [record], root=root, reason=reason, dry_run=dry_run, unless_present=[dump]
+        )
+    return delete.delete_group([dump, record], root=root, reason=reason, dry_run=dry_run)
 
 
-@contextlib.contextmanager
-def _folder_lock(dir_fd: int, backup_id: str) -> Iterator[None]:
-    """The lock :func:`manifest.locked` takes (flock on the tier folder), waited for
-    at most LOCK_WAIT_S: manifest updates hold it for milliseconds."""
-    deadline = clock.monotonic() + LOCK_WAIT_S
-    while True:
-        try:
-            fcntl.flock(dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if clock.monotonic() >= deadline:
-                raise Busy(
-                    f"{backup_id}: its folder's manifest lock stayed held for {LOCK_WAIT_S}s "
-                    "(a manifest update in progress): skipped, the next run retries"
-                ) from None
-            time.sleep(0.05)
-    try:
-        yield
-    finally:
-        fcntl.flock(dir_fd, fcntl.LOCK_UN)
-
-
-def delete_temp(root: Path, tier: str, name: str) -> int:
+def delete_temp(
+    root: Path, folder: str, name: str, *, reason: str = "retention", dry_run: bool = False
+) -> Deletion:
     """Delete a temp file of a backup's, manifest's (in a tier folder) or forensic dump's
     (in forensics) write; its name is validated."""
+    if folder not in {t.value for t in Tier} | {layout.FORENSICS_DIR}:
+        raise Refused(f"{folder!r} is not a folder retention deletes in: refused")
     ours = (
         forensics.is_temp_of_dump(name)
-        if tier == layout.FORENSICS_DIR
+        if folder == layout.FORENSICS_DIR
         else layout.temp_backup_id(name) is not None
     )
     if not ours:
-        raise Refused(f"{tier}/{name} is not the temp file of a backup: refused")
-    with _tier_folder(root, tier) as dir_fd:
-        return _unlink(root, tier, dir_fd, name) or 0
-
-
-def _exists_at(dir_fd: int, name: str) -> bool:
-    try:
-        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    return True
+        raise Refused(f"{folder}/{name} is not the temp file of a backup: refused")
+    return delete.delete(root / folder / name, root=root, reason=reason, dry_run=dry_run)
 
 
 @dataclass
@@ -610,9 +526,11 @@ def apply(p: RetentionPlan) -> Applied:
         return done
     for item in p.to_delete:
         try:
-            files = delete_backup(p.root, item.id, orphan=item.kind == "orphan_manifest")
+            files = delete_backup(
+                p.root, item.id, orphan=item.kind == "orphan_manifest", reason=item.decision.reason
+            )
         except Busy as exc:
-            done.skipped.append(str(exc))
+            done.skipped.append(f"{item.id}: {exc}: skipped, the next run retries")
             log.warning("backup.retention.busy", backup=item.id, error=str(exc))
             continue
         except (BadInput, OSError) as exc:
@@ -620,52 +538,35 @@ def apply(p: RetentionPlan) -> Applied:
             log.error("backup.retention.delete_failed", backup=item.id, error=str(exc))
             continue
         done.backups_deleted.append(item.id)
-        for rel, size in files:
-            done.deleted.append(rel)
-            done.bytes_freed += size
-            log.info(
-                "backup.retention.deleted",
-                backup=item.id,
-                kind=item.kind,
-                file=rel,
-                bytes=size,
-                reason=item.decision.reason,
-            )
+        _count(done, files)
     for f in p.forensics_to_delete:
         try:
-            files = delete_forensic(p.root, f.name, orphan=f.kind == "orphan_record")
-        except (BadInput, OSError) as exc:
+            files = delete_forensic(
+                p.root, f.name, orphan=f.kind == "orphan_record", reason=f.decision.reason
+            )
+        except (BadInput, Busy, OSError) as exc:
             done.errors.append(f"{layout.FORENSICS_DIR}/{f.name}: {exc}")
             log.error("backup.retention.delete_failed", forensic=f.name, error=str(exc))
             continue
         done.forensics_deleted.append(f.name)
-        for rel, size in files:
-            done.deleted.append(rel)
-            done.bytes_freed += size
-            log.info(
-                "backup.retention.deleted",
-                kind=f"forensic_{f.kind}",
-                file=rel,
-                bytes=size,
-                reason=f.decision.reason,
-            )
+        _count(done, files)
     for temp in p.temp_to_remove:
         try:
-            size = delete_temp(p.root, temp.folder, temp.name)
-        except (BadInput, OSError) as exc:
+            gone = delete_temp(p.root, temp.folder, temp.name, reason=temp.reason)
+        except (BadInput, Busy, OSError) as exc:
             done.errors.append(f"{temp.relpath}: {exc}")
             log.error("backup.retention.delete_failed", file=temp.relpath, error=str(exc))
             continue
         done.deleted.append(temp.relpath)
-        done.bytes_freed += size
-        log.info(
-            "backup.retention.deleted",
-            kind="temp",
-            file=temp.relpath,
-            bytes=size,
-            reason=temp.reason,
-        )
+        done.bytes_freed += gone.size_bytes
     return done
+
+
+def _count(done: Applied, files: list[Deletion]) -> None:
+    for d in files:
+        if d.deleted:
+            done.deleted.append(d.relpath)
+            done.bytes_freed += d.size_bytes
 
 
 # --- the task ---------------------------------------------------------------------------

@@ -15,8 +15,6 @@ history row.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
@@ -27,6 +25,7 @@ from maintenance.backup.inventory import Backup
 from maintenance.backup.layout import Tier
 from maintenance.config import Settings
 from maintenance.errors import BadInput
+from maintenance.fs import digest
 from maintenance.results import Check, CheckStatus, Result
 from maintenance.taskspec import Params, RunContext
 
@@ -47,14 +46,6 @@ def resolve(inv: inventory.Inventory, backup: str, tier: Tier | None) -> Backup:
             raise BadInput(f"there is no {where}backup to verify")
         return found
     return inv.get(backup)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _client_major(data: dict[str, Any]) -> int | None:
@@ -94,9 +85,9 @@ def _verify(settings: Settings, backup: Backup, level: Level) -> tuple[list[Chec
         observed=size,
         expected=data["size_bytes"],
     )
-    digest = file_sha256(backup.path)
+    sha, _ = digest.of_file(backup.path)
     result.check(
-        "sha256 equals manifest", digest == data["sha256"], observed=digest, expected=data["sha256"]
+        "sha256 equals manifest", sha == data["sha256"], observed=sha, expected=data["sha256"]
     )
     figures["checksum_s"] = round(clock.monotonic() - t0, 3)
     if result.failed or level == "checksum":

@@ -34,6 +34,8 @@ from maintenance.backup import verify as backup_verify
 from maintenance.backup.inventory import Backup
 from maintenance.config import Settings
 from maintenance.errors import BadInput, PermanentError, RunSkipped
+from maintenance.fs import atomic
+from maintenance.fs.temp import temp_path
 from maintenance.restore import checks, load, swap
 from maintenance.results import CheckStatus, Result
 from maintenance.taskspec import Params, RunContext
@@ -104,14 +106,14 @@ def forensic_dump(
 ) -> dict[str, Any]:
     """Dump the live database into BACKUP_ROOT/forensics (same format as backups)."""
     root = settings.backup_root
-    folder = layout.private_dir(layout.inside(root, layout.forensics_dir(root)))
+    folder = atomic.private_dir(layout.inside(root, layout.forensics_dir(root)))
     name = layout.forensic_name(target, moment)
     final = layout.inside(root, folder / f"{name}{layout.DUMP_SUFFIX}")
     dsn = pg.with_dbname(settings.target_dsn.get_secret_value(), target)
     with pg.connect(dsn) as conn:
         facts = dbcheck.server_facts(conn)
     major = int(str(facts["server_version"]).split(".")[0])
-    temp = layout.temp_path(final)
+    temp = temp_path(final)
     written = dump.dump_to(
         temp,
         pg_dump=pgtools.find("pg_dump", settings, major),
@@ -129,9 +131,8 @@ def forensic_dump(
         "restore_run_id": run_id,
         "server_version": facts["server_version"],
     }
-    layout.write_json(folder / f"{name}{layout.MANIFEST_SUFFIX}", info)
-    temp.replace(final)
-    layout.fsync_dir(folder)
+    manifest.write(folder / f"{name}{layout.MANIFEST_SUFFIX}", info)
+    atomic.commit(temp, final)
     return info | {"path": str(final)}
 
 

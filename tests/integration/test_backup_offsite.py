@@ -20,6 +20,7 @@ from maintenance.backup import crypto, layout, manifest, offsite
 from maintenance.backup.layout import Tier
 from maintenance.backup.offsite import CopyPaths
 from maintenance.config import Settings
+from maintenance.fs import temp
 from maintenance.results import RunStatus, Trigger
 from maintenance.runner import Outcome
 from maintenance.taskspec import TaskSpec
@@ -324,7 +325,7 @@ def test_off_site_retention_keeps_the_floor(env: Env) -> None:
     doc = json.loads(failed.read_text())
     doc["readback"]["passed"] = False
     failed.write_text(json.dumps(doc))
-    leftover = crypto.temp_name(env.offsite / "monthly" / f"{current}.dump.zst.enc")
+    leftover = temp.temp_path(env.offsite / "monthly" / f"{current}.dump.zst.enc")
     leftover.write_bytes(b"half a copy")
     expected_gone = {ancient[0], ancient[1], ancient[4]}
 
@@ -349,6 +350,26 @@ def test_off_site_retention_keeps_the_floor(env: Env) -> None:
     assert all(not p.exists() for gone in expected_gone for p in env.copy_of(gone).all)
     assert "deleted 3" in applied.summary
     assert row(applied)["status"] == "succeeded"
+
+
+def test_off_site_pruning_never_deletes_or_follows_a_link(env: Env) -> None:
+    """A temp-named link off-site (someone's shortcut, or an attack) is reported, and
+    neither it nor what it points to is deleted: only the one deleter removes files."""
+    current = recent_id(days_ago=2)
+    make_backup(env.backups, current, size=10_000)
+    assert env.run(backup=current, prune="no").status is RunStatus.SUCCEEDED
+    precious = env.offsite / "notes.txt"
+    precious.write_text("precious")
+    link = temp.temp_path(env.offsite / "monthly" / f"{current}.dump.zst.enc")
+    link.symlink_to(precious)
+
+    out = env.run(prune="apply")
+
+    assert link.is_symlink() and precious.read_text() == "precious"
+    applied = checks(out)["off-site retention applied"]
+    assert applied["status"] == "fail"
+    assert any(link.name in e and "symbolic link" in e for e in applied["observed"])
+    assert all(p.exists() for p in env.copy_of(current).all)
 
 
 def test_a_damaged_manifest_copy_is_caught_too(env: Env) -> None:
