@@ -27,7 +27,7 @@ def fabricate_backup(
     data = os.urandom(size)
     with atomic.atomic_write(folder / f"{backup_id}{layout.DUMP_SUFFIX}") as handle:
         handle.write(data)
-    manifest.write(
+    manifest.write_document(
         folder / f"{backup_id}{layout.MANIFEST_SUFFIX}",
         {
             "format_version": manifest.FORMAT_VERSION,

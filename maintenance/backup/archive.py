@@ -12,7 +12,6 @@ nothing but the record; a damaged one is reported and rebuilt.
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import stat
@@ -64,7 +63,7 @@ def member_names(backup_id: str) -> tuple[str, str]:
 class TarCheck:
     """What reading an archive back found."""
 
-    members: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> size, sha256
+    members: dict[str, manifest.MemberDigest] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     dump_ok: bool = False
@@ -104,10 +103,9 @@ def check_archive(path: Path, backup_id: str, *, sha256: str, size_bytes: int) -
                         digest.update(chunk)
                         if member.name == manifest_name and len(head) < 1 << 24:
                             head += chunk
-                    out.members[member.name] = {
-                        "size_bytes": digest.bytes,
-                        "sha256": digest.hexdigest(),
-                    }
+                    out.members[member.name] = manifest.MemberDigest(
+                        size_bytes=digest.bytes, sha256=digest.hexdigest()
+                    )
                     if member.name == manifest_name:
                         out.manifest_ok = _manifest_matches(head, backup_id, sha256, out.problems)
             while reader.read(_BUF):  # the end-of-archive blocks, for the whole file's hash
@@ -119,9 +117,9 @@ def check_archive(path: Path, backup_id: str, *, sha256: str, size_bytes: int) -
     dump = out.members.get(dump_name)
     if dump is None:
         out.problems.append(f"member {dump_name!r} is missing")
-    elif dump["sha256"] != sha256 or dump["size_bytes"] != size_bytes:
+    elif dump.sha256 != sha256 or dump.size_bytes != size_bytes:
         out.problems.append(
-            f"{dump_name}: {dump['size_bytes']} bytes, SHA-256 {dump['sha256']}; the manifest "
+            f"{dump_name}: {dump.size_bytes} bytes, SHA-256 {dump.sha256}; the manifest "
             f"says {size_bytes} bytes, SHA-256 {sha256}"
         )
     else:
@@ -133,11 +131,11 @@ def check_archive(path: Path, backup_id: str, *, sha256: str, size_bytes: int) -
 
 def _manifest_matches(data: bytes, backup_id: str, sha256: str, problems: list[str]) -> bool:
     try:
-        doc = json.loads(data)
-    except ValueError:
-        problems.append("the archived manifest is not JSON")
+        doc = manifest.parse(data, "the archived manifest")
+    except BadInput as exc:
+        problems.append(str(exc))
         return False
-    if not isinstance(doc, dict) or doc.get("id") != backup_id or doc.get("sha256") != sha256:
+    if doc.id != backup_id or doc.sha256 != sha256:
         problems.append("the archived manifest is not this backup's (id or sha256 differ)")
         return False
     return True
@@ -239,7 +237,7 @@ def _archive(ctx: RunContext, params: ArchiveParams) -> Result:
         result.summary = f"{backup.id} not archived: it is not verified ({backup.status})"
         return result
     assert backup.manifest is not None
-    sha, size = str(backup.manifest["sha256"]), int(backup.manifest["size_bytes"])
+    sha, size = str(backup.manifest.sha256), backup.manifest.size_bytes
     path = archive_path(root, backup.id)
     rel = str(path.relative_to(root.resolve()))
     result.figures["path"] = rel
@@ -347,14 +345,14 @@ def _report(result: Result, path: Path, check: TarCheck) -> None:
     result.check(
         "archived backup matches the manifest's SHA-256",
         check.dump_ok,
-        observed=check.members.get(dump_name, {}).get("sha256"),
+        observed=_sha(check, dump_name),
         expected="the manifest's sha256",
         detail="; ".join(check.problems) or None,
     )
     result.check(
         "archived manifest is this backup's",
         check.manifest_ok,
-        observed=check.members.get(manifest_name, {}).get("sha256"),
+        observed=_sha(check, manifest_name),
         expected="a manifest with this id and sha256",
     )
     file_mode = stat.S_IMODE(path.stat().st_mode)
@@ -368,20 +366,26 @@ def _report(result: Result, path: Path, check: TarCheck) -> None:
 
 
 def _record(ctx: RunContext, backup: Backup, rel: str, action: str, check: TarCheck) -> None:
-    manifest.record(
+    manifest.record_archive(
         backup.manifest_path,
-        "archives",
-        {
-            "at": clock.now().isoformat(),
-            "run_id": ctx.run_id,
-            "action": action,
-            "path": rel,
-            "size_bytes": check.tar_bytes,
-            "sha256": check.tar_sha256,
-            "members": check.members,
-            "readback": {"passed": check.passed, "problems": check.problems},
-        },
+        manifest.ArchiveRecord(
+            at=clock.now(),
+            run_id=ctx.run_id,
+            action=action,
+            path=rel,
+            size_bytes=check.tar_bytes,
+            sha256=check.tar_sha256,
+            members=check.members,
+            readback=manifest.ArchiveReadback(
+                passed=check.passed, problems=tuple(check.problems)
+            ),
+        ),
     )
+
+
+def _sha(check: TarCheck, name: str) -> str | None:
+    member = check.members.get(name)
+    return member.sha256 if member else None
 
 
 def _figures(check: TarCheck, write_s: float | None, action: str) -> dict[str, Any]:

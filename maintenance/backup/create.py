@@ -37,7 +37,7 @@ from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
 from maintenance.units import human_bytes
 
-DEFAULT_VERIFY: dict[Tier, str] = {
+DEFAULT_VERIFY: dict[Tier, manifest.Level] = {
     Tier.DAILY: "full",
     Tier.WEEKLY: "restore",
     Tier.MONTHLY: "restore",
@@ -141,37 +141,37 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
             raise
     finished = clock.now()
 
-    data: dict[str, Any] = {
-        "format_version": manifest.FORMAT_VERSION,
-        "id": backup_id,
-        "tier": tier.value,
-        "file": final.name,
-        "format": FORMAT,
-        "compression": {
-            "codec": "zstd",
-            "level": s.backup_compression_level,
-            "threads": s.backup_compression_threads or os.cpu_count(),
-        },
-        "size_bytes": written.size_bytes,
-        "dump_bytes": written.dump_bytes,
-        "compression_ratio": round(written.dump_bytes / max(1, written.size_bytes), 3),
-        "sha256": written.sha256,
-        "database": facts["database"],
-        "database_size_bytes": facts["database_size_bytes"],
-        "server_version": facts["server_version"],
-        "client_version": client_text,
-        "started_at": started.isoformat(),
-        "finished_at": finished.isoformat(),
-        "duration_s": round((finished - started).total_seconds(), 3),
-        "dump_duration_s": round(written.duration_s, 3),
-        "tables": sorted(table_counts),
-        "counts": {"tables": table_counts, "stats": stat_counts},
-        "objects": objects,
-        "expires_at": (started + timedelta(days=s.retention_days[tier.value])).isoformat(),
-        "created_by_run": ctx.run_id,
-        "verification": None,
-        "verifications": [],
-    }
+    data = manifest.Manifest(
+        format_version=manifest.FORMAT_VERSION,
+        id=backup_id,
+        tier=tier,
+        file=final.name,
+        format=FORMAT,
+        compression=manifest.Compression(
+            codec="zstd",
+            level=s.backup_compression_level,
+            threads=s.backup_compression_threads or os.cpu_count(),
+        ),
+        size_bytes=written.size_bytes,
+        dump_bytes=written.dump_bytes,
+        compression_ratio=round(written.dump_bytes / max(1, written.size_bytes), 3),
+        sha256=written.sha256,
+        database=facts["database"],
+        database_size_bytes=facts["database_size_bytes"],
+        server_version=facts["server_version"],
+        client_version=client_text,
+        started_at=started,
+        finished_at=finished,
+        duration_s=round((finished - started).total_seconds(), 3),
+        dump_duration_s=round(written.duration_s, 3),
+        tables=tuple(sorted(table_counts)),
+        counts=manifest.Counts(tables=table_counts, stats=stat_counts),
+        objects=objects,
+        expires_at=started + timedelta(days=s.retention_days[tier.value]),
+        created_by_run=ctx.run_id,
+        verification=None,
+        verifications=(),
+    )
     try:
         manifest.write(man_path, data)
         atomic.commit(temp, final)
@@ -204,8 +204,8 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
         "path": str(final),
         "size_bytes": written.size_bytes,
         "dump_bytes": written.dump_bytes,
-        "compression_ratio": data["compression_ratio"],
-        "dump_s": data["dump_duration_s"],
+        "compression_ratio": data.compression_ratio,
+        "dump_s": data.dump_duration_s,
         "throughput_mb_s": round(written.dump_bytes / 1e6 / max(written.duration_s, 1e-6), 1),
         "counts": stat_counts,
         "tables": len(table_counts),
@@ -216,7 +216,7 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
     verified_ok = True
     if level != "none":
         backup = inventory.scan(root).get(backup_id)
-        checks, figures = verify.verify_backup(s, backup, level)  # type: ignore[arg-type]
+        checks, figures = verify.verify_backup(s, backup, level)
         result.checks.extend(checks)
         result.figures["verification"] = figures
         verified_ok = verify.passed(checks)
@@ -235,8 +235,8 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
         else (f", verified {level}" if verified_ok else f", {level} verification FAILED")
     )
     result.summary = (
-        f"{backup_id}: {human_bytes(written.size_bytes)} ({data['compression_ratio']:.1f}x) "
-        f"in {data['duration_s']:.1f}s{verdict}" + (f"; {counts}" if counts else "")
+        f"{backup_id}: {human_bytes(written.size_bytes)} ({data.compression_ratio or 0:.1f}x) "
+        f"in {data.duration_s or 0:.1f}s{verdict}" + (f"; {counts}" if counts else "")
     )
     return result
 

@@ -13,7 +13,6 @@ record whose dump is missing (a run died between the two) is garbage after a day
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections.abc import Sequence
@@ -22,7 +21,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from maintenance.backup import layout
+from maintenance.backup import layout, manifest
+from maintenance.backup.manifest import ForensicRecord
 from maintenance.errors import BadInput
 from maintenance.fs import temp
 from maintenance.results import Check, CheckStatus
@@ -39,7 +39,7 @@ class ForensicDump:
     manifest_path: Path
     has_dump: bool
     size_bytes: int  # of the dump file, 0 without one
-    record: dict[str, Any] | None
+    record: ForensicRecord | None
     link: str | None = None  # which of its files is a symbolic link: never deleted
 
     @property
@@ -50,21 +50,21 @@ class ForensicDump:
             return "record without its dump"
         if self.record is None:
             return "dump without a readable record"
-        if self.record.get("size_bytes") != self.size_bytes:
+        if self.record.size_bytes != self.size_bytes:
             return "changed: size differs from its record"
         return "complete"
 
     def to_dict(self) -> dict[str, Any]:
-        rec = self.record or {}
+        rec = self.record
         return {
             "name": self.name,
             "database": self.database,
             "created_at": self.created_at.isoformat(),
             "size_bytes": self.size_bytes,
             "status": self.status,
-            "sha256": rec.get("sha256"),
-            "restore_run_id": rec.get("restore_run_id"),
-            "server_version": rec.get("server_version"),
+            "sha256": rec.sha256 if rec else None,
+            "restore_run_id": rec.restore_run_id if rec else None,
+            "server_version": rec.server_version if rec else None,
             "path": str(self.path),
         }
 
@@ -134,12 +134,11 @@ def scan(root: Path) -> ForensicInventory:
     return inv
 
 
-def _read_record(path: Path) -> dict[str, Any] | None:
+def _read_record(path: Path) -> ForensicRecord | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return manifest.read_forensic(path)
+    except BadInput:
         return None
-    return data if isinstance(data, dict) else None
 
 
 # --- the rule --------------------------------------------------------------------------

@@ -367,8 +367,8 @@ def _classify(out: RetentionPlan, inv: inventory.Inventory, fplan: forensics.Pla
             )
             continue
         # the manifest must describe this very file: its id is the file's id
-        own = b.manifest is None or b.manifest.get("id") == b.id
-        named = (b.manifest or {}).get("id")
+        own = b.manifest is None or b.manifest.id == b.id
+        named = b.manifest.id if b.manifest else None
         problem = b.problem or (None if own else f"its manifest is that of {named!r}")
         verified = b.verified and problem is None
         candidates.append(Candidate(b.id, b.tier.value, created, verified, b.size_bytes))

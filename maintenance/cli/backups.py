@@ -21,21 +21,19 @@ app = typer.Typer(help="Backups: list, verify, retention, decrypt.", no_args_is_
 
 
 def _row(b: inventory.Backup) -> dict[str, Any]:
-    data = b.manifest or {}
-    v = b.verification or {}
-    drill = (data.get("drills") or [None])[-1]
+    m = b.manifest
     return {
         "id": b.id,
         "tier": b.tier.value,
         "created_at": b.created_at.isoformat(),
         "size_bytes": b.size_bytes,
-        "database": data.get("database"),
-        "status": b.status,
+        "database": m.database if m else None,
+        "status": b.status.value,
         "problem": b.problem,
-        "verification": v or None,
-        "last_drill": drill,
-        "offsite": (data.get("offsite") or [None])[-1],
-        "expires_at": data.get("expires_at"),
+        "verification": b.verification.document() if b.verification else None,
+        "last_drill": m.drills[-1].document() if m and m.drills else None,
+        "offsite": m.offsite[-1].document() if m and m.offsite else None,
+        "expires_at": m.expires_at.isoformat() if m and m.expires_at else None,
         "path": str(b.path),
     }
 
@@ -76,24 +74,21 @@ def list_backups(
     )
     for col in ("id", "tier", f"created ({zone.key})", "size", "status", "verified", "last drill"):
         table.add_column(col, no_wrap=True)
-    from datetime import datetime
-
     for b in backups:
-        v = b.verification or {}
-        when = local(datetime.fromisoformat(v["at"]), zone) if v.get("at") else "-"
-        drill = (b.manifest or {}).get("drills") or []
+        when = local(b.verification.at, zone) if b.verification else "-"
+        drills = b.manifest.drills if b.manifest else ()
         drill_text = "-"
-        if drill:
-            d = drill[-1]
-            drill_text = f"{'passed' if d.get('passed') else 'FAILED'} {local(datetime.fromisoformat(d['at']), zone)}"
-        status = b.status if not b.problem else f"broken: {b.problem}"
+        if drills:
+            d = drills[-1]
+            drill_text = f"{'passed' if d.passed else 'FAILED'} {local(d.at, zone)}"
+        word = b.status.word
+        rest = f": {b.problem}" if b.problem else b.status.value[len(word) :]
         table.add_row(
             b.id,
             b.tier.value,
             local(b.created_at, zone),
             human_bytes(b.size_bytes),
-            styled(status.split(":")[0])
-            + (status[len(status.split(":")[0]) :] if ":" in status else ""),
+            styled(word) + rest,
             when,
             drill_text,
         )
@@ -130,7 +125,7 @@ def _list_forensics(settings: Any, as_json: bool) -> None:
         for col in ("name", "database", f"taken ({zone.key})", "size", "status", "restore run"):
             table.add_column(col, no_wrap=True)
         for d in dumps:
-            run_id = (d.record or {}).get("restore_run_id")
+            run_id = d.record.restore_run_id if d.record else None
             table.add_row(
                 d.name,
                 d.database,
@@ -243,11 +238,12 @@ def decrypt(
     all (0600), never over an existing file, and checked against the SHA-256 the copy's
     sidecar records.
     """
-    from maintenance.backup import crypto, offsite
+    from maintenance.backup import crypto
+    from maintenance.backup.offsite import copies
 
     settings = get_settings()
     key = crypto.load_key(settings.offsite_key_file)
-    sha, size = crypto.decrypt_file(src, dest, key, expected_sha256=offsite.expected_sha256(src))
+    sha, size = crypto.decrypt_file(src, dest, key, expected_sha256=copies.expected_sha256(src))
     out.print(f"decrypted {src} -> {dest}: {human_bytes(size)}, sha256 {sha}")
 
 

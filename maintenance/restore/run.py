@@ -122,18 +122,18 @@ def forensic_dump(
         level=settings.backup_compression_level,
         threads=settings.backup_compression_threads,
     )
-    info = {
-        "database": target,
-        "file": final.name,
-        "size_bytes": written.size_bytes,
-        "sha256": written.sha256,
-        "created_at": moment.isoformat(),
-        "restore_run_id": run_id,
-        "server_version": facts["server_version"],
-    }
-    manifest.write(folder / f"{name}{layout.MANIFEST_SUFFIX}", info)
+    record = manifest.ForensicRecord(
+        database=target,
+        file=final.name,
+        size_bytes=written.size_bytes,
+        sha256=written.sha256,
+        created_at=moment,
+        restore_run_id=run_id,
+        server_version=str(facts["server_version"]),
+    )
+    manifest.write(folder / f"{name}{layout.MANIFEST_SUFFIX}", record)
     atomic.commit(temp, final)
-    return info | {"path": str(final)}
+    return record.document() | {"path": str(final)}
 
 
 def restore(ctx: RunContext, params: RestoreParams) -> Result:
@@ -142,7 +142,7 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
     server = s.target_dsn.get_secret_value()
     inv = inventory.scan(s.backup_root)
     backup = pick(inv, params.backup)
-    data = backup.manifest or {}
+    data = backup.manifest
     result = Result()
     result.figures = {"backup": backup.id, "target": target}
     t0 = clock.now()
@@ -152,7 +152,7 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
         found, figures = backup_verify.verify_backup(s, backup, "checksum")
         step.complete(Result(checks=found, figures=figures, summary=f"{backup.id}: checksum"))
     result.checks.extend(found)
-    if not backup_verify.passed(found):
+    if not backup_verify.passed(found) or data is None:  # a checksum needs the manifest
         result.summary = f"refused: {backup.id} failed its checksum; nothing was changed"
         return result
     result.check(
@@ -180,7 +180,7 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
         )
 
     # RESTORE PROCESS, into a new database that is dropped unless it is swapped in
-    server_major = manifest.server_major(data)
+    server_major = data.server_major()
     with dbcheck.scratch_database(server, "restore") as new:
         new_dsn = pg.with_dbname(server, new)
         with ctx.step("load", into=new) as step:

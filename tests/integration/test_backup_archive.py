@@ -110,7 +110,7 @@ def test_archive_holds_the_backup_and_its_manifest(configured: Settings, root: P
     ):
         assert checks(out)[name]["status"] == "pass", name
 
-    (entry,) = manifest.read(layout.manifest_path(root, backup_id))["archives"]
+    (entry,) = manifest.read_document(layout.manifest_path(root, backup_id))["archives"]
     assert entry["action"] == "archived"
     assert entry["path"] == f"archive/{backup_id}.tar"
     assert entry["sha256"] == hashlib.sha256(tar_path.read_bytes()).hexdigest()
@@ -138,7 +138,7 @@ def test_a_second_run_is_idempotent(configured: Settings, root: Path) -> None:
     assert "already archived" in again.summary
     assert (tar_path.stat().st_ino, tar_path.stat().st_mtime_ns, tar_path.read_bytes()) == before
     actions = [
-        e["action"] for e in manifest.read(layout.manifest_path(root, backup_id))["archives"]
+        e["action"] for e in manifest.read_document(layout.manifest_path(root, backup_id))["archives"]
     ]
     assert actions == ["archived", "already-present"]
 
@@ -172,7 +172,7 @@ def test_an_unverified_backup_is_not_archived(configured: Settings, root: Path) 
     assert checks(latest)["a verified monthly backup to archive"]["status"] == "fail"
     assert row(latest)["status"] == "failed"
     assert not (root / "archive").exists()
-    assert "archives" not in manifest.read(layout.manifest_path(root, backup_id))
+    assert "archives" not in manifest.read_document(layout.manifest_path(root, backup_id))
 
 
 def test_a_backup_changed_since_verification_is_not_archived(

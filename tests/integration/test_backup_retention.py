@@ -68,7 +68,7 @@ def make_backup(
                 "passed": verified,
                 "at": (created + HOUR).isoformat(),
             }
-        manifest.write(layout.manifest_path(root, backup_id), data)
+        manifest.write_document(layout.manifest_path(root, backup_id), data)
     return backup_id
 
 
