@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from maintenance import diag, stats
-from maintenance.backup import archive as backup_archive
 from maintenance.backup import create as backup_create
 from maintenance.backup import retention as backup_retention
 from maintenance.backup import verify as backup_verify
+from maintenance.backup.archive import task as backup_archive
 from maintenance.backup.offsite import task as backup_offsite
 from maintenance.errors import ConfigError, UnknownTask
 from maintenance.redelivery import NEVER, LostRetry

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from maintenance import clock, runner
-from maintenance.backup import archive, layout, manifest
+from maintenance.backup import layout, manifest
+from maintenance.backup.archive import task as archive
 from maintenance.backup.layout import Tier
 from maintenance.config import Settings
 from maintenance.results import RunStatus, Trigger
@@ -222,7 +223,8 @@ def test_archive_retention_keeps_a_year_and_the_floor(settings, tmp_path: Path) 
     from datetime import timedelta
 
     from maintenance import clock
-    from maintenance.backup import archive as archive_mod
+    from maintenance.backup.archive import tar as archive_mod
+    from maintenance.backup.archive.prune import prune
     from maintenance.backup.layout import Tier, make_id
     from maintenance.config import Settings as S
     from maintenance.results import Result, Trigger
@@ -246,7 +248,7 @@ def test_archive_retention_keeps_a_year_and_the_floor(settings, tmp_path: Path) 
     ctx = RunContext(s, None, Trigger.CLI, "backup.archive")
 
     dry = Result()
-    archive_mod._prune(ctx, dry, apply=False)
+    prune(ctx, dry, apply=False)
     assert sorted(p.name for p in folder.iterdir() if not p.is_symlink()) == sorted(
         f"{i}.tar" for i in ids
     )
@@ -254,7 +256,7 @@ def test_archive_retention_keeps_a_year_and_the_floor(settings, tmp_path: Path) 
     assert going == ids[:3]  # older than 365 days; the two newest would stay anyway
 
     applied = Result()
-    archive_mod._prune(ctx, applied, apply=True)
+    prune(ctx, applied, apply=True)
     assert sorted(p.name for p in folder.iterdir() if not p.is_symlink()) == sorted(
         f"{i}.tar" for i in ids[3:]
     )
