@@ -44,7 +44,17 @@ log = get_logger("maint.fs.delete")
 #: milliseconds; a verification for as long as it reads).
 LOCK_WAIT_S = 10.0
 
-__all__ = ["LOCK_WAIT_S", "Busy", "Deletion", "Refused", "delete", "delete_group", "discard"]
+__all__ = [
+    "LOCK_WAIT_S",
+    "Busy",
+    "Deletion",
+    "Refused",
+    "delete",
+    "delete_group",
+    "discard",
+    "folder_problem",
+    "remove_leftovers",
+]
 
 
 class Refused(BadInput):
@@ -242,14 +252,22 @@ def _what(st: os.stat_result) -> str:
     return "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
 
 
-def _what_path(path: Path) -> str:
+def folder_problem(path: Path) -> str | None:
+    """Why ``path`` is not a plain folder ("a symbolic link to X", "not a folder"), or
+    None when it is one or does not exist. Read with ``lstat``: never followed."""
     try:
         st = path.lstat()
-    except OSError:
-        return "not a folder"
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return None
     if stat.S_ISLNK(st.st_mode):
         return f"a symbolic link to {os.readlink(path)}"
     return "not a folder"
+
+
+def _what_path(path: Path) -> str:
+    return folder_problem(path) or "not a folder"
 
 
 def _gone(path: Path, rel: Path, reason: str, dry_run: bool) -> Deletion:

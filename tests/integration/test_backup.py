@@ -335,14 +335,14 @@ def test_retention_never_deletes_a_backup_while_it_is_being_verified(
     import time_machine
 
     from maintenance import clock
-    from maintenance.backup import retention
+    from maintenance.backup.retention import task as retention
 
     s = Settings.model_validate(bsettings.model_dump() | {"retention_min_verified": 1})
     _run("backup.create", s, tier="daily", verify="full")  # the one that will be too old
     (old,) = inventory.scan(s.backup_root).backups
     with time_machine.travel(clock.now() + timedelta(days=30), tick=True):
         _run("backup.create", s, tier="daily", verify="full")  # newer: the floor is met
-        plan = retention.plan(s, clock.now())
+        plan = retention.survey(s, clock.now())
         assert [d.id for d in plan.decisions if not d.keep] == [old.id]
         release = threading.Event()
         holding = threading.Event()

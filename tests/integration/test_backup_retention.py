@@ -15,13 +15,16 @@ from typing import Any
 import pytest
 
 from maintenance import clock, runner
-from maintenance.backup import layout, manifest, policy, retention
+from maintenance.backup import layout, manifest, policy
 from maintenance.backup.layout import Tier
-from maintenance.backup.retention import RetentionParams
+from maintenance.backup.retention import apply as retention_apply
+from maintenance.backup.retention import task as retention
+from maintenance.backup.retention.task import RetentionParams
 from maintenance.config import Settings
 from maintenance.errors import BadInput
 from maintenance.fs import atomic, temp
 from maintenance.fs import delete as fs_delete
+from maintenance.restore import report as restore_report
 from maintenance.results import Result, RunStatus, Trigger
 from maintenance.taskspec import RunContext, TaskSpec
 from tests.conftest import history_rows, run_cli
@@ -134,7 +137,7 @@ def s(settings: Settings, root: Path) -> Settings:
 
 def run(s: Settings, *, dry_run: bool) -> Result:
     ctx = RunContext(s, None, Trigger.CLI, "backup.retention")
-    return retention.run(ctx, RetentionParams(dry_run=dry_run))
+    return restore_report.retention(ctx, RetentionParams(dry_run=dry_run))
 
 
 def checks(result: Result) -> dict[str, Any]:
@@ -188,7 +191,7 @@ def test_checksum_only_and_foreign_manifests_do_not_count_toward_the_floor(
     checksum_only = make_backup(root, Tier.WEEKLY, now - 60 * DAY, level="checksum")
     foreign = make_backup(root, Tier.WEEKLY, now - 61 * DAY, manifest_id="weekly-20200101T000000Z")
     real = make_backup(root, Tier.WEEKLY, now - 90 * DAY, level="restore")
-    p = retention.plan(s, now)
+    p = retention.survey(s, now)
     d = {i.id: i for i in p.items}
     assert not d[checksum_only].keep and not d[checksum_only].verified
     assert not d[foreign].keep and d[foreign].status == "broken"
@@ -262,7 +265,7 @@ def test_dry_run_deletes_nothing(s: Settings, root: Path) -> None:
 def test_apply_deletes_exactly_what_the_plan_said(s: Settings, root: Path) -> None:
     now = clock.now()
     _mixed(root, now)
-    p = retention.plan(s, now)
+    p = retention.survey(s, now)
     planned = {f for i in p.to_delete for f in i.files} | {t.relpath for t in p.temp_to_remove}
     assert planned
     before = files_of(root)
@@ -478,7 +481,7 @@ def test_a_tier_folder_that_is_a_link_is_refused(s: Settings, root: Path, tmp_pa
     assert refused.status == "warn"
     assert any(r.startswith("monthly/") for r in refused.observed.split("; "))
     with pytest.raises(BadInput):
-        retention.delete_temp(root, Tier.MONTHLY, stale.name)
+        retention_apply.delete_temp(root, Tier.MONTHLY, stale.name)
     assert (elsewhere / stale.name).exists()
 
 
@@ -514,7 +517,7 @@ def test_a_bad_backup_id_is_rejected_before_anything_is_touched(
     (outside / f"precious{layout.MANIFEST_SUFFIX}").write_text("{}")
     atomic.private_dir(root / "daily")
     with pytest.raises(BadInput, match="not valid"):
-        retention.delete_backup(root, bad_id)
+        retention_apply.delete_backup(root, bad_id)
     assert precious.read_bytes() == b"precious"
     assert (outside / f"precious{layout.MANIFEST_SUFFIX}").exists()
 
