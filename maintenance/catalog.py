@@ -8,14 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from maintenance import diag, stats
-from maintenance.backup import archive as backup_archive
 from maintenance.backup import create as backup_create
-from maintenance.backup import offsite as backup_offsite
-from maintenance.backup import retention as backup_retention
 from maintenance.backup import verify as backup_verify
+from maintenance.backup.archive import task as backup_archive
+from maintenance.backup.offsite import task as backup_offsite
+from maintenance.backup.retention.task import RetentionParams
 from maintenance.errors import ConfigError, UnknownTask
 from maintenance.redelivery import NEVER, LostRetry
 from maintenance.restore import drill as restore_drill
+from maintenance.restore import report as restore_report
 from maintenance.restore import run as restore_run
 from maintenance.taskspec import TaskSpec
 
@@ -41,8 +42,9 @@ SPECS: tuple[TaskSpec[Any], ...] = (
     ),
     TaskSpec(
         name="backup.retention",
-        func=backup_retention.run,
-        params=backup_retention.RetentionParams,
+        # backup retention with restore's report of set-aside databases added
+        func=restore_report.retention,
+        params=RetentionParams,
         description="Delete backups past their tier's age, never below the floor of verified "
         "ones; remove temp files of crashed runs. Dry run unless dry_run=false.",
         exclusive=True,

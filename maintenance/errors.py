@@ -21,6 +21,7 @@ module; ``tests/unit/test_errors.py`` checks this drawing against the code)::
     │   ├── DecodeFailed          backup.decode: a backup file could not be read back whole
     │   ├── DecryptError          backup.crypto: encrypted data that is not authentic
     │   │   └── WrongKeyError         made with another key
+    │   ├── LocalMismatch         backup.archive.tar: the backup changed while it was archived
     │   ├── LoadFailed            restore.load: an archive could not be loaded
     │   ├── SwapFailed            restore.swap: the databases could not be renamed
     │   ├── HookFailed            restore.run: a configured hook command failed

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from maintenance.backup import layout, manifest
+from maintenance.fs import atomic
 
 
 def fabricate_backup(
@@ -22,11 +23,11 @@ def fabricate_backup(
     """A backup as backup.create leaves it, with random bytes for the dump: its manifest
     carries their size and SHA-256 and a verification at ``level``. Returns the bytes."""
     tier, created = layout.parse_id(backup_id)
-    folder = layout.private_dir(root / tier.value)
+    folder = atomic.private_dir(root / tier.value)
     data = os.urandom(size)
-    with layout.atomic_file(folder / f"{backup_id}{layout.DUMP_SUFFIX}") as handle:
+    with atomic.atomic_write(folder / f"{backup_id}{layout.DUMP_SUFFIX}") as handle:
         handle.write(data)
-    manifest.write(
+    manifest.write_document(
         folder / f"{backup_id}{layout.MANIFEST_SUFFIX}",
         {
             "format_version": manifest.FORMAT_VERSION,

@@ -29,12 +29,15 @@ from pydantic import Field
 from maintenance import clock, dbcheck, pg, pgtools
 from maintenance.backup import dump, inventory, layout, manifest, verify
 from maintenance.backup.layout import Tier
+from maintenance.errors import MaintenanceError
+from maintenance.fs import atomic, delete
+from maintenance.fs.temp import temp_path
 from maintenance.restore import checks as restore_checks
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
 from maintenance.units import human_bytes
 
-DEFAULT_VERIFY: dict[Tier, str] = {
+DEFAULT_VERIFY: dict[Tier, manifest.Level] = {
     Tier.DAILY: "full",
     Tier.WEEKLY: "restore",
     Tier.MONTHLY: "restore",
@@ -72,8 +75,8 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
     s = ctx.settings
     root, tier = s.backup_root, params.tier
     result = Result()
-    layout.private_dir(root)
-    folder = layout.private_dir(layout.tier_dir(root, tier))
+    atomic.private_dir(root)
+    folder = atomic.private_dir(layout.tier_dir(root, tier))
     inv = inventory.scan(root)
     previous = [b for b in inv.of_tier(tier) if b.problem is None]
 
@@ -97,7 +100,7 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
     backup_id = _new_id(root, tier)
     final = layout.dump_path(root, backup_id)
     man_path = layout.manifest_path(root, backup_id)
-    temp = layout.temp_path(final)
+    temp = temp_path(final)
     started = clock.now()
     with pg.connect(target, autocommit=False) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -134,50 +137,54 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
             stat_counts, stat_errors = dbcheck.named_counts(conn, s.stats_counts)
             conn.rollback()
         except BaseException:
-            temp.unlink(missing_ok=True)
+            delete.discard(temp)
             raise
     finished = clock.now()
 
-    data: dict[str, Any] = {
-        "format_version": manifest.FORMAT_VERSION,
-        "id": backup_id,
-        "tier": tier.value,
-        "file": final.name,
-        "format": FORMAT,
-        "compression": {
-            "codec": "zstd",
-            "level": s.backup_compression_level,
-            "threads": s.backup_compression_threads or os.cpu_count(),
-        },
-        "size_bytes": written.size_bytes,
-        "dump_bytes": written.dump_bytes,
-        "compression_ratio": round(written.dump_bytes / max(1, written.size_bytes), 3),
-        "sha256": written.sha256,
-        "database": facts["database"],
-        "database_size_bytes": facts["database_size_bytes"],
-        "server_version": facts["server_version"],
-        "client_version": client_text,
-        "started_at": started.isoformat(),
-        "finished_at": finished.isoformat(),
-        "duration_s": round((finished - started).total_seconds(), 3),
-        "dump_duration_s": round(written.duration_s, 3),
-        "tables": sorted(table_counts),
-        "counts": {"tables": table_counts, "stats": stat_counts},
-        "objects": objects,
-        "expires_at": (started + timedelta(days=s.retention_days[tier.value])).isoformat(),
-        "created_by_run": ctx.run_id,
-        "verification": None,
-        "verifications": [],
-    }
+    data = manifest.Manifest(
+        format_version=manifest.FORMAT_VERSION,
+        id=backup_id,
+        tier=tier,
+        file=final.name,
+        format=FORMAT,
+        compression=manifest.Compression(
+            codec="zstd",
+            level=s.backup_compression_level,
+            threads=s.backup_compression_threads or os.cpu_count(),
+        ),
+        size_bytes=written.size_bytes,
+        dump_bytes=written.dump_bytes,
+        compression_ratio=round(written.dump_bytes / max(1, written.size_bytes), 3),
+        sha256=written.sha256,
+        database=facts["database"],
+        database_size_bytes=facts["database_size_bytes"],
+        server_version=facts["server_version"],
+        client_version=client_text,
+        started_at=started,
+        finished_at=finished,
+        duration_s=round((finished - started).total_seconds(), 3),
+        dump_duration_s=round(written.duration_s, 3),
+        tables=tuple(sorted(table_counts)),
+        counts=manifest.Counts(tables=table_counts, stats=stat_counts),
+        objects=objects,
+        expires_at=started + timedelta(days=s.retention_days[tier.value]),
+        created_by_run=ctx.run_id,
+        verification=None,
+        verifications=(),
+    )
     try:
         manifest.write(man_path, data)
-        os.replace(temp, final)
-        layout.fsync_dir(folder)
+        atomic.commit(temp, final)
     except BaseException:
-        temp.unlink(missing_ok=True)
-        if not final.exists():
-            with contextlib.suppress(FileNotFoundError):
-                man_path.unlink()
+        delete.discard(temp)
+        if not final.exists():  # the manifest must not outlive a backup that never was
+            with contextlib.suppress(MaintenanceError, OSError):  # else: retention, a day on
+                delete.delete(
+                    man_path,
+                    root=root,
+                    reason="its backup file never got its final name",
+                    dry_run=False,
+                )
         raise
 
     _checklist(
@@ -197,8 +204,8 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
         "path": str(final),
         "size_bytes": written.size_bytes,
         "dump_bytes": written.dump_bytes,
-        "compression_ratio": data["compression_ratio"],
-        "dump_s": data["dump_duration_s"],
+        "compression_ratio": data.compression_ratio,
+        "dump_s": data.dump_duration_s,
         "throughput_mb_s": round(written.dump_bytes / 1e6 / max(written.duration_s, 1e-6), 1),
         "counts": stat_counts,
         "tables": len(table_counts),
@@ -209,7 +216,7 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
     verified_ok = True
     if level != "none":
         backup = inventory.scan(root).get(backup_id)
-        checks, figures = verify.verify_backup(s, backup, level)  # type: ignore[arg-type]
+        checks, figures = verify.verify_backup(s, backup, level)
         result.checks.extend(checks)
         result.figures["verification"] = figures
         verified_ok = verify.passed(checks)
@@ -228,8 +235,8 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
         else (f", verified {level}" if verified_ok else f", {level} verification FAILED")
     )
     result.summary = (
-        f"{backup_id}: {human_bytes(written.size_bytes)} ({data['compression_ratio']:.1f}x) "
-        f"in {data['duration_s']:.1f}s{verdict}" + (f"; {counts}" if counts else "")
+        f"{backup_id}: {human_bytes(written.size_bytes)} ({data.compression_ratio or 0:.1f}x) "
+        f"in {data.duration_s or 0:.1f}s{verdict}" + (f"; {counts}" if counts else "")
     )
     return result
 

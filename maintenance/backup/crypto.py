@@ -34,13 +34,11 @@ import binascii
 import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import stat
 import struct
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -48,8 +46,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from maintenance import redact
-from maintenance.backup import layout
 from maintenance.errors import BadInput, ConfigError, PermanentError
+from maintenance.fs import atomic
+from maintenance.fs.digest import Digest
 
 MAGIC = b"MAINTENC"
 VERSION = 1
@@ -67,7 +66,6 @@ _INFO = b"maint-offsite v1"
 #: Name of the format, recorded beside each copy.
 FORMAT = "maint-aes256gcm-stream-v1"
 
-FILE_MODE = 0o600
 _MAX_KEY_FILE = 4096
 
 
@@ -198,8 +196,7 @@ def encrypt_stream(
     file_key, check = _derive(key, salt)
     header = _HEADER.pack(MAGIC, VERSION, chunk_size, salt, prefix, check)
     aead = AESGCM(file_key)
-    digest = hashlib.sha256()
-    total = 0
+    digest = Digest()  # of the plaintext
     dst.write(header)
     counter = 0
     chunk = _read_exact(src, chunk_size)
@@ -208,10 +205,9 @@ def encrypt_stream(
         following = _read_exact(src, chunk_size) if len(chunk) == chunk_size else b""
         last = not following
         digest.update(chunk)
-        total += len(chunk)
         dst.write(aead.encrypt(_nonce(prefix, counter, last), chunk, header))
         if last:
-            return digest.hexdigest(), total
+            return digest.hexdigest(), digest.bytes
         counter += 1
         if counter >= 1 << 32:
             raise ValueError("file too large for this format (2^32 chunks)")
@@ -242,8 +238,7 @@ def decrypt_stream(src: Readable, dst: Writable, key: bytes) -> tuple[str, int]:
             f"the key in use has key id {key_id(key)}"
         )
     aead = AESGCM(file_key)
-    digest = hashlib.sha256()
-    total = 0
+    digest = Digest()  # of the plaintext
     block = chunk_size + TAG_BYTES
     counter = 0
     sealed = _read_exact(src, block)
@@ -262,10 +257,9 @@ def decrypt_stream(src: Readable, dst: Writable, key: bytes) -> tuple[str, int]:
                 "reordered"
             ) from None
         digest.update(plain)
-        total += len(plain)
         dst.write(plain)
         if last:
-            return digest.hexdigest(), total
+            return digest.hexdigest(), digest.bytes
         counter += 1
         sealed = following
 
@@ -281,65 +275,7 @@ class NullSink:
         return len(data)
 
 
-# --- files --------------------------------------------------------------------------------
-
-
-fsync_dir = layout.fsync_dir
-temp_name = layout.temp_path
-is_temp = layout.is_temp
-
-
-def remove_stale_temps(final: Path) -> list[str]:
-    """Remove the temp files interrupted writers of ``final`` left beside it; return their
-    names. Only for callers that exclude every other writer (the ``backups`` lock)."""
-    removed = []
-    for tmp in final.parent.iterdir():
-        if layout.temp_target(tmp.name) != final.name:
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-            removed.append(tmp.name)
-    return removed
-
-
-@contextlib.contextmanager
-def atomic_output(final: Path, *, replace: bool) -> Iterator[IO[bytes]]:
-    """Write ``final`` whole or not at all: a private (0600) temp beside it, fsync, then
-    rename; the temp is removed if the body raises. With ``replace=False`` an existing
-    ``final`` is never overwritten (hard link, so even a racing writer cannot be
-    clobbered); BadInput if it exists."""
-    if not replace and final.exists():
-        raise BadInput(f"{final} already exists: refusing to overwrite it")
-    tmp = temp_name(final)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), FILE_MODE)
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        if replace:
-            os.replace(tmp, final)
-        else:
-            _link_no_clobber(tmp, final)
-        fsync_dir(final.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-
-
-def _link_no_clobber(tmp: Path, final: Path) -> None:
-    try:
-        os.link(tmp, final)
-    except FileExistsError:
-        raise BadInput(f"{final} already exists: refusing to overwrite it") from None
-    except OSError:  # a filesystem without hard links: check, then rename
-        if final.exists():
-            raise BadInput(f"{final} already exists: refusing to overwrite it") from None
-        os.rename(tmp, final)
-        return
-    tmp.unlink()
+# --- files ----------------------------------------------------------------------------
 
 
 def decrypt_file(
@@ -360,7 +296,7 @@ def decrypt_file(
         source = src.open("rb")
     except OSError as exc:
         raise BadInput(f"cannot read {src}: {exc.strerror}") from None
-    with source, atomic_output(dest, replace=False) as out:
+    with source, atomic.atomic_write(dest, replace=False) as out:
         sha, size = decrypt_stream(source, out, key)
         if expected_sha256 is not None and sha != expected_sha256:
             raise DecryptError(

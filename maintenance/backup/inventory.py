@@ -6,12 +6,41 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from maintenance.backup import layout, manifest
 from maintenance.backup.layout import Tier
+from maintenance.backup.manifest import Level, Manifest, Verification
 from maintenance.errors import BadInput
+
+
+class BackupStatus(StrEnum):
+    """What is known of a backup, stored by value (``maint backups list --json`` and
+    retention's decisions print these strings)."""
+
+    BROKEN = "broken"  # cannot be trusted: see its problem
+    CHANGED = "changed: size differs from the manifest"
+    UNVERIFIED = "unverified"
+    FAILED_CHECKSUM = "failed:checksum"
+    FAILED_FULL = "failed:full"
+    FAILED_RESTORE = "failed:restore"
+    VERIFIED_CHECKSUM = "verified:checksum"
+    VERIFIED_FULL = "verified:full"
+    VERIFIED_RESTORE = "verified:restore"
+
+    @classmethod
+    def failed(cls, level: Level) -> BackupStatus:
+        return cls(f"failed:{level}")
+
+    @classmethod
+    def verified(cls, level: Level) -> BackupStatus:
+        return cls(f"verified:{level}")
+
+    @property
+    def word(self) -> str:
+        """The status without its level: broken, changed, unverified, failed, verified."""
+        return self.value.split(":")[0]
 
 
 @dataclass(frozen=True)
@@ -24,31 +53,21 @@ class Backup:
     path: Path
     manifest_path: Path
     size_bytes: int
-    manifest: dict[str, Any] | None
+    manifest: Manifest | None
     problem: str | None = None  # why it cannot be trusted, if it cannot
 
     @property
-    def verification(self) -> dict[str, Any] | None:
-        return (self.manifest or {}).get("verification")
+    def verification(self) -> Verification | None:
+        return self.manifest.verification if self.manifest else None
 
     @property
     def size_matches(self) -> bool:
-        return bool(self.manifest) and self.manifest.get("size_bytes") == self.size_bytes  # type: ignore[union-attr]
+        return self.manifest is not None and self.manifest.size_bytes == self.size_bytes
 
     @property
-    def proven_level(self) -> str | None:
-        """The strongest level passed since the last failed verification (a restore
-        proven on Sunday, then Monday's checksum: still proven restorable)."""
-        history = (self.manifest or {}).get("verifications") or []
-        if not history and self.verification:
-            history = [self.verification]
-        best: str | None = None
-        for entry in history:
-            if not entry.get("passed"):
-                best = None
-            elif manifest.level_rank(entry.get("level")) > manifest.level_rank(best):
-                best = entry.get("level")
-        return best
+    def proven_level(self) -> Level | None:
+        """The strongest level passed since the last failed verification."""
+        return self.manifest.proven_level() if self.manifest else None
 
     @property
     def verified(self) -> bool:
@@ -61,23 +80,23 @@ class Backup:
         )
 
     @property
-    def status(self) -> str:
+    def status(self) -> BackupStatus:
         if self.problem:
-            return "broken"
+            return BackupStatus.BROKEN
         if not self.size_matches:
-            return "changed: size differs from the manifest"
+            return BackupStatus.CHANGED
         v = self.verification
-        if not v:
-            return "unverified"
-        if not v.get("passed"):
-            return f"failed:{v['level']}"
-        return f"verified:{self.proven_level}"
+        if v is None:
+            return BackupStatus.UNVERIFIED
+        if not v.passed:
+            return BackupStatus.failed(v.level)
+        return BackupStatus.verified(self.proven_level or v.level)
 
 
 @dataclass
 class Inventory:
     backups: list[Backup] = field(default_factory=list)
-    temp_files: list[Path] = field(default_factory=list)  # named by layout.temp_path
+    temp_files: list[Path] = field(default_factory=list)  # fs.temp names of backup writes
     stray_files: list[Path] = field(default_factory=list)  # neither backup, manifest nor temp
 
     def of_tier(self, tier: Tier) -> list[Backup]:
@@ -160,10 +179,10 @@ def _load(
         id_tier, created = layout.parse_id(backup_id)
     except BadInput:
         return None  # not a backup's name: the files are strays
-    dump = files.get("dump", folder / f"{backup_id}{layout.DUMP_SUFFIX}")
-    man = files.get("manifest", folder / f"{backup_id}{layout.MANIFEST_SUFFIX}")
+    dump = folder / f"{backup_id}{layout.DUMP_SUFFIX}"  # as found, when found
+    man = folder / f"{backup_id}{layout.MANIFEST_SUFFIX}"
     problem = None
-    data: dict[str, Any] | None = None
+    data: Manifest | None = None
     for path in (dump, man):
         if path.is_symlink():
             problem = f"{path.name} is a symbolic link: backups are regular files"
@@ -181,7 +200,7 @@ def _load(
         except BadInput as exc:
             problem = f"backup file without a readable manifest: {exc}"
         else:
-            if data.get("id") != backup_id:
-                problem = f"its manifest describes {data.get('id')!r}"
+            if data.id != backup_id:
+                problem = f"its manifest describes {data.id!r}"
     size = dump.lstat().st_size if "dump" in files else 0
     return Backup(backup_id, tier, created, dump, man, size, data, problem)

@@ -1,30 +1,25 @@
-"""Where backups live, what they are called, and how files are written safely.
+"""Where backups live and what they are called.
 
 ``BACKUP_ROOT/<tier>/<id>.dump.zst`` with ``<id>.manifest.json`` beside it, where
 ``<id>`` is ``<tier>-<UTC timestamp>`` (``daily-20261127T230000Z``). Folders are 0700,
-files 0600, whatever the umask. A file appears under its final name only complete:
-it is written as a hidden temp name in the same folder, fsynced, renamed, and the
-folder fsynced. Nothing is ever written or deleted outside the configured root:
-every path is built from a validated id and checked to resolve inside it.
+files 0600, whatever the umask; files are written by the one atomic writer
+(:mod:`maintenance.fs.atomic`) and deleted by the one deleter (:mod:`maintenance.fs.delete`).
+Nothing is ever written or deleted outside the configured root: every path is built
+from a validated id and checked to resolve inside it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import json
-import os
 import re
-import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator
 
 from maintenance.errors import BadInput
+from maintenance.fs import atomic, temp
 
 
 class Tier(StrEnum):
@@ -35,9 +30,9 @@ class Tier(StrEnum):
 
 DUMP_SUFFIX = ".dump.zst"
 MANIFEST_SUFFIX = ".manifest.json"
-TEMP_MARK = ".tmp-"
-DIR_MODE = 0o700
-FILE_MODE = 0o600
+#: Backup files and folders are private: the atomic writer's modes.
+DIR_MODE = atomic.DIR_MODE
+FILE_MODE = atomic.FILE_MODE
 
 _ID = re.compile(r"^(?P<tier>daily|weekly|monthly)-(?P<ts>[0-9]{8}T[0-9]{6}Z)$")
 _TS_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -136,43 +131,11 @@ def manifest_path(root: Path, backup_id: str) -> Path:
     return inside(root, tier_dir(root, tier) / f"{backup_id}{MANIFEST_SUFFIX}")
 
 
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) as 0700 and make sure it still is."""
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    os.chmod(path, DIR_MODE)
-    return path
-
-
-#: The one temp-name format, ``.<final name>.tmp-<pid>-<8 hex>``: :func:`temp_path` makes
-#: it, :func:`temp_target` reads it. Every writer of a temp file and everything that
-#: counts or removes leftovers (inventory, ``maint backups list``, retention, off-site,
-#: archive) goes through these two, so they cannot disagree about what a leftover is.
-_TEMP_NAME = re.compile(
-    r"^\.(?P<final>[^/]+?)" + re.escape(TEMP_MARK) + r"(?P<pid>[0-9]+)-(?P<rand>[0-9a-f]{8})$"
-)
-
-
-def temp_path(final: Path) -> Path:
-    """A hidden, unique temp name beside ``final`` (same folder, so the rename is atomic).
-    Random as well as the pid: container pids repeat after a crash."""
-    return final.with_name(f".{final.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
-
-
-def temp_target(name: str) -> str | None:
-    """The final name a temp file named ``name`` was being written for (what
-    :func:`temp_path` put in it), or None if ``name`` is not such a temp name."""
-    match = _TEMP_NAME.match(name)
-    return match.group("final") if match else None
-
-
-def is_temp(path: Path) -> bool:
-    return temp_target(path.name) is not None
-
-
 def temp_backup_id(name: str) -> str | None:
     """The backup id of the temp file of a backup's dump or manifest write
-    (``.<id>.dump.zst.tmp-<pid>-<hex>``), or None if ``name`` is not one."""
-    final = temp_target(name)
+    (``.<id>.dump.zst.tmp-<pid>-<hex>``, :mod:`maintenance.fs.temp`'s one format), or
+    None if ``name`` is not one."""
+    final = temp.temp_target(name)
     if final is None:
         return None
     for suffix in (DUMP_SUFFIX, MANIFEST_SUFFIX):
@@ -184,44 +147,3 @@ def temp_backup_id(name: str) -> str | None:
                 return None
             return backup_id
     return None
-
-
-def fsync_dir(path: Path) -> None:
-    """fsync a folder after a rename, so the rename survives a power cut. Tolerated where
-    the filesystem cannot (some NFS and FUSE mounts answer EINVAL)."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def atomic_file(final: Path, mode: str = "wb") -> Iterator[IO[Any]]:
-    """Write ``final`` atomically: temp file (0600) beside it, fsync, rename, fsync folder.
-
-    If the body raises, the temp file is removed and ``final`` is untouched.
-    """
-    tmp = temp_path(final)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    try:
-        with os.fdopen(fd, mode) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, final)
-        fsync_dir(final.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-
-
-def write_json(final: Path, data: dict[str, Any]) -> None:
-    with atomic_file(final, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True, default=str)
-        handle.write("\n")

@@ -15,9 +15,7 @@ history row.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
@@ -25,12 +23,12 @@ from maintenance import childenv, clock, pgtools
 from maintenance.backup import decode, inventory, layout, manifest
 from maintenance.backup.inventory import Backup
 from maintenance.backup.layout import Tier
+from maintenance.backup.manifest import Level, Manifest
 from maintenance.config import Settings
 from maintenance.errors import BadInput
+from maintenance.fs import digest
 from maintenance.results import Check, CheckStatus, Result
 from maintenance.taskspec import Params, RunContext
-
-Level = Literal["checksum", "full", "restore"]
 
 
 class VerifyParams(Params):
@@ -47,20 +45,6 @@ def resolve(inv: inventory.Inventory, backup: str, tier: Tier | None) -> Backup:
             raise BadInput(f"there is no {where}backup to verify")
         return found
     return inv.get(backup)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _client_major(data: dict[str, Any]) -> int | None:
-    text = str(data.get("client_version", ""))
-    major = text.split("(PostgreSQL)")[-1].strip().split(".")[0]
-    return int(major) if major.isdigit() else None
 
 
 def verify_backup(
@@ -90,13 +74,13 @@ def _verify(settings: Settings, backup: Backup, level: Level) -> tuple[list[Chec
     size = backup.path.stat().st_size
     result.check(
         "size equals manifest",
-        size == data["size_bytes"],
+        size == data.size_bytes,
         observed=size,
-        expected=data["size_bytes"],
+        expected=data.size_bytes,
     )
-    digest = file_sha256(backup.path)
+    sha, _ = digest.of_file(backup.path)
     result.check(
-        "sha256 equals manifest", digest == data["sha256"], observed=digest, expected=data["sha256"]
+        "sha256 equals manifest", sha == data.sha256, observed=sha, expected=data.sha256
     )
     figures["checksum_s"] = round(clock.monotonic() - t0, 3)
     if result.failed or level == "checksum":
@@ -104,7 +88,7 @@ def _verify(settings: Settings, backup: Backup, level: Level) -> tuple[list[Chec
 
     # --- full ---------------------------------------------------------------------------
     t1 = clock.monotonic()
-    pg_restore = pgtools.find("pg_restore", settings, _client_major(data))
+    pg_restore = pgtools.find("pg_restore", settings, data.client_major())
     try:
         decoded = decode.decode(
             backup.path,
@@ -122,7 +106,7 @@ def _verify(settings: Settings, backup: Backup, level: Level) -> tuple[list[Chec
         observed=f"{decoded.dump_bytes} bytes",
         expected="no error",
     )
-    expected_rows: dict[str, int] = data.get("counts", {}).get("tables", {})
+    expected_rows = data.counts.tables
     wrong = {
         t: (decoded.rows.get(t), n) for t, n in expected_rows.items() if decoded.rows.get(t) != n
     }
@@ -155,10 +139,8 @@ def _qualified(name: str) -> str:
     return name if "." in name else f"public.{name}"
 
 
-def _expected_tables(
-    result: Result, settings: Settings, data: dict[str, Any], decoded: set[str]
-) -> None:
-    in_db = set(data.get("counts", {}).get("tables", {}))
+def _expected_tables(result: Result, settings: Settings, data: Manifest, decoded: set[str]) -> None:
+    in_db = set(data.counts.tables)
     for table in settings.backup_expected_tables:
         name = _qualified(table)
         if name in decoded:
@@ -169,7 +151,7 @@ def _expected_tables(
             result.check(
                 f"table {name} present",
                 False,
-                observed=f"not in database {data.get('database')}",
+                observed=f"not in database {data.database}",
                 expected="present",
                 warn_only=True,
                 detail="the database itself has no such table: check MAINT_BACKUP_EXPECTED_TABLES",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +11,7 @@ from rich.text import Text
 
 from maintenance import catalog, runner
 from maintenance.backup import forensics, inventory, layout
+from maintenance.backup.inventory import BackupStatus
 from maintenance.backup.layout import Tier
 from maintenance.cli.fit import Column, FirstFit, Grid, Note, one_line
 from maintenance.cli.render import (
@@ -32,21 +32,19 @@ app = typer.Typer(help="Backups: list, verify, retention, decrypt.", no_args_is_
 
 
 def _row(b: inventory.Backup) -> dict[str, Any]:
-    data = b.manifest or {}
-    v = b.verification or {}
-    drill = (data.get("drills") or [None])[-1]
+    m = b.manifest
     return {
         "id": b.id,
         "tier": b.tier.value,
         "created_at": b.created_at.isoformat(),
         "size_bytes": b.size_bytes,
-        "database": data.get("database"),
-        "status": b.status,
+        "database": m.database if m else None,
+        "status": b.status.value,
         "problem": b.problem,
-        "verification": v or None,
-        "last_drill": drill,
-        "offsite": (data.get("offsite") or [None])[-1],
-        "expires_at": data.get("expires_at"),
+        "verification": b.verification.document() if b.verification else None,
+        "last_drill": m.drills[-1].document() if m and m.drills else None,
+        "offsite": m.offsite[-1].document() if m and m.offsite else None,
+        "expires_at": m.expires_at.isoformat() if m and m.expires_at else None,
         "path": str(b.path),
     }
 
@@ -114,7 +112,7 @@ def _list_forensics(settings: Any, as_json: bool) -> None:
                 compact(d.created_at, settings.zone),
                 human_bytes(d.size_bytes),
                 status_text(d.status),
-                str((d.record or {}).get("restore_run_id", "-")),
+                str(d.record.restore_run_id) if d.record and d.record.restore_run_id else "-",
             ]
             for d in dumps
         ]
@@ -128,10 +126,7 @@ def backups_table(backups: list[inventory.Backup], zone: ZoneInfo, title: str) -
     """Ids whole, always (an operator copies them): where the room is short the times
     go compact, then the tier and creation time go (the id carries both), then the
     drill's time; a broken backup's problem takes the room that is left."""
-    notes = any(b.problem or b.status.startswith("changed") for b in backups)
-
-    def at(text: str | None) -> datetime | None:
-        return datetime.fromisoformat(text) if text else None
+    notes = any(b.problem or b.status is BackupStatus.CHANGED for b in backups)
 
     def grid(when: Any, *, short: bool, drill_time: bool) -> Grid:
         columns = [Column("id")]
@@ -141,20 +136,20 @@ def backups_table(backups: list[inventory.Backup], zone: ZoneInfo, title: str) -
         columns += [Column("last drill")] + ([Column("problem", flex=True)] if notes else [])
         rows = []
         for b in backups:
-            drills = (b.manifest or {}).get("drills") or []
+            drills = b.manifest.drills if b.manifest else ()
             drill = "-"
             if drills:
                 d = drills[-1]
-                drill = "passed" if d.get("passed") else "FAILED"
-                drill += f" {when(at(d.get('at')), zone)}" if drill_time else ""
-            word, _, note = ("broken", "", b.problem) if b.problem else b.status.partition(": ")
+                drill = "passed" if d.passed else "FAILED"
+                drill += f" {when(d.at, zone)}" if drill_time else ""
+            word, _, note = ("broken", "", b.problem) if b.problem else b.status.value.partition(": ")
             cells: list[Any] = [b.id]
             if not short:
                 cells += [b.tier.value, when(b.created_at, zone)]
             cells += [
                 human_bytes(b.size_bytes),
                 status_text(word),
-                when(at((b.verification or {}).get("at")), zone),
+                when(b.verification.at if b.verification else None, zone),
                 Text(drill, style="" if drill[:1] != "F" else "bold red"),
             ]
             rows.append(cells + ([one_line(note)] if notes else []))
@@ -274,11 +269,12 @@ def decrypt(
     all (0600), never over an existing file, and checked against the SHA-256 the copy's
     sidecar records.
     """
-    from maintenance.backup import crypto, offsite
+    from maintenance.backup import crypto
+    from maintenance.backup.offsite import copies
 
     settings = get_settings()
     key = crypto.load_key(settings.offsite_key_file)
-    sha, size = crypto.decrypt_file(src, dest, key, expected_sha256=offsite.expected_sha256(src))
+    sha, size = crypto.decrypt_file(src, dest, key, expected_sha256=copies.expected_sha256(src))
     out.print(f"decrypted {src} -> {dest}: {human_bytes(size)}, sha256 {sha}")
 
 

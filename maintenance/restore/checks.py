@@ -9,12 +9,12 @@ Used by ``backup.verify --level restore``, ``maint restore`` and ``restore.drill
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import psycopg
 
 from maintenance import dbcheck, pg
-from maintenance.backup import manifest
+from maintenance.backup.manifest import Manifest
 from maintenance.config import Settings
 from maintenance.results import Result
 
@@ -50,7 +50,7 @@ def _differences(expected: dict[str, int], got: dict[str, int | None]) -> str:
 
 
 def scratch_restore(
-    result: Result, settings: Settings, archive: Path, data: dict[str, Any], purpose: str
+    result: Result, settings: Settings, archive: Path, data: Manifest, purpose: str
 ) -> LoadReport | None:
     """Restore ``archive`` into a scratch database ``maint_scratch_<purpose>_<random>``
     (unlogged tables: it is only checked), run :func:`check_restored` on it, drop it.
@@ -65,7 +65,7 @@ def scratch_restore(
                 archive,
                 dsn,
                 settings=settings,
-                server_major=manifest.server_major(data),
+                server_major=data.server_major(),
                 jobs=settings.restore_jobs,
                 scratch=True,
             )
@@ -84,18 +84,18 @@ def scratch_restore(
     return report
 
 
-def check_restored(result: Result, settings: Settings, data: dict[str, Any], dsn: str) -> None:
+def check_restored(result: Result, settings: Settings, data: Manifest, dsn: str) -> None:
     """Add the restored-database checks to ``result``."""
     with pg.connect(dsn) as conn:
         rows: dict[str, int | None] = dict(dbcheck.exact_counts(conn))
-        expected_rows: dict[str, int] = data.get("counts", {}).get("tables", {})
+        expected_rows = data.counts.tables
         result.check(
             "all tables recovered with their rows",
             all(rows.get(t) == n for t, n in expected_rows.items()),
             observed=_differences(expected_rows, rows),
             expected=f"the manifest's {len(expected_rows)} tables, row for row",
         )
-        expected_objects: dict[str, int] | None = data.get("objects")
+        expected_objects = data.objects
         if expected_objects:
             got_objects: dict[str, int | None] = dict(schema_objects(conn))
             result.check(
@@ -104,7 +104,7 @@ def check_restored(result: Result, settings: Settings, data: dict[str, Any], dsn
                 observed=_differences(expected_objects, got_objects),
                 expected=str(expected_objects),
             )
-        expected_stats: dict[str, int] = data.get("counts", {}).get("stats", {})
+        expected_stats = data.counts.stats
         queries = {
             k: settings.stats_counts[k] for k in expected_stats if k in settings.stats_counts
         }

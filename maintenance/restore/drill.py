@@ -62,14 +62,13 @@ def drill(ctx: RunContext, params: DrillParams) -> Result:
         result.summary = "DRILL FAILED: there is no verified backup to restore"
         log.error("restore.drill_failed", reason=result.summary)
         return result
-    data = backup.manifest or {}
     rpo = (started - backup.created_at).total_seconds()
 
     found, _ = backup_verify.verify_backup(s, backup, "checksum")
     result.checks.extend(found)
     report = None
-    if backup_verify.passed(found):
-        report = checks.scratch_restore(result, s, backup.path, data, "drill")
+    if backup_verify.passed(found) and backup.manifest is not None:
+        report = checks.scratch_restore(result, s, backup.path, backup.manifest, "drill")
     rto = (clock.now() - started).total_seconds()
     verified = not result.failed
     result.check(
@@ -85,21 +84,21 @@ def drill(ctx: RunContext, params: DrillParams) -> Result:
         expected=f"<= {_duration(s.restore_rpo_objective_s)} (MAINT_RESTORE_RPO_OBJECTIVE_S)",
     )
     passed = not result.failed
-    entry = {
-        "at": started.isoformat(),
-        "passed": passed,
-        "purpose": params.purpose,
-        "run_id": ctx.run_id,
-        "rto_s": round(rto, 3),
-        "rpo_s": round(rpo, 1),
-        "load_s": round(report.duration_s, 3) if report else None,
-        "method": report.method if report else None,
-    }
+    entry = manifest.Drill(
+        at=started,
+        passed=passed,
+        purpose=params.purpose,
+        run_id=ctx.run_id,
+        rto_s=round(rto, 3),
+        rpo_s=round(rpo, 1),
+        load_s=round(report.duration_s, 3) if report else None,
+        method=report.method if report else None,
+    )
     if backup.manifest_path.exists():
-        manifest.record(backup.manifest_path, "drills", entry)
+        manifest.record_drill(backup.manifest_path, entry)
     result.figures = {
         "backup": backup.id,
-        **entry,
+        **entry.document(),
         "rto_objective_s": s.restore_rto_objective_s,
         "rpo_objective_s": s.restore_rpo_objective_s,
     }

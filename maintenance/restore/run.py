@@ -34,6 +34,8 @@ from maintenance.backup import verify as backup_verify
 from maintenance.backup.inventory import Backup
 from maintenance.config import Settings
 from maintenance.errors import BadInput, PermanentError, RunSkipped
+from maintenance.fs import atomic
+from maintenance.fs.temp import temp_path
 from maintenance.restore import checks, load, swap
 from maintenance.results import CheckStatus, Result
 from maintenance.taskspec import Params, RunContext
@@ -123,14 +125,14 @@ def forensic_dump(
 ) -> dict[str, Any]:
     """Dump the live database into BACKUP_ROOT/forensics (same format as backups)."""
     root = settings.backup_root
-    folder = layout.private_dir(layout.inside(root, layout.forensics_dir(root)))
+    folder = atomic.private_dir(layout.inside(root, layout.forensics_dir(root)))
     name = layout.forensic_name(target, moment)
     final = layout.inside(root, folder / f"{name}{layout.DUMP_SUFFIX}")
     dsn = pg.with_dbname(settings.target_dsn.get_secret_value(), target)
     with pg.connect(dsn) as conn:
         facts = dbcheck.server_facts(conn)
     major = int(str(facts["server_version"]).split(".")[0])
-    temp = layout.temp_path(final)
+    temp = temp_path(final)
     written = dump.dump_to(
         temp,
         pg_dump=pgtools.find("pg_dump", settings, major),
@@ -139,19 +141,18 @@ def forensic_dump(
         level=settings.backup_compression_level,
         threads=settings.backup_compression_threads,
     )
-    info = {
-        "database": target,
-        "file": final.name,
-        "size_bytes": written.size_bytes,
-        "sha256": written.sha256,
-        "created_at": moment.isoformat(),
-        "restore_run_id": run_id,
-        "server_version": facts["server_version"],
-    }
-    layout.write_json(folder / f"{name}{layout.MANIFEST_SUFFIX}", info)
-    temp.replace(final)
-    layout.fsync_dir(folder)
-    return info | {"path": str(final)}
+    record = manifest.ForensicRecord(
+        database=target,
+        file=final.name,
+        size_bytes=written.size_bytes,
+        sha256=written.sha256,
+        created_at=moment,
+        restore_run_id=run_id,
+        server_version=str(facts["server_version"]),
+    )
+    manifest.write(folder / f"{name}{layout.MANIFEST_SUFFIX}", record)
+    atomic.commit(temp, final)
+    return record.document() | {"path": str(final)}
 
 
 def restore(ctx: RunContext, params: RestoreParams) -> Result:
@@ -160,7 +161,7 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
     server = s.target_dsn.get_secret_value()
     inv = inventory.scan(s.backup_root)
     backup = pick(inv, params.backup)
-    data = backup.manifest or {}
+    data = backup.manifest
     result = Result()
     result.figures = {"backup": backup.id, "target": target}
     t0 = clock.now()
@@ -170,7 +171,7 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
         found, figures = backup_verify.verify_backup(s, backup, "checksum")
         step.complete(Result(checks=found, figures=figures, summary=f"{backup.id}: checksum"))
     result.checks.extend(found)
-    if not backup_verify.passed(found):
+    if not backup_verify.passed(found) or data is None:  # a checksum needs the manifest
         result.summary = f"refused: {backup.id} failed its checksum; nothing was changed"
         return result
     result.check(
@@ -198,7 +199,7 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
         )
 
     # RESTORE PROCESS, into a new database that is dropped unless it is swapped in
-    server_major = manifest.server_major(data)
+    server_major = data.server_major()
     with dbcheck.scratch_database(server, "restore") as new:
         new_dsn = pg.with_dbname(server, new)
         with ctx.step("load", into=new) as step:

@@ -69,7 +69,7 @@ def test_daily_backup_is_private_complete_and_verified(
     assert stat.S_IMODE(b.manifest_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(b.path.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(bsettings.backup_root.stat().st_mode) == 0o700
-    data = manifest.read(b.manifest_path)
+    data = manifest.read_document(b.manifest_path)
     assert data["sha256"] == hashlib.sha256(b.path.read_bytes()).hexdigest()
     assert data["size_bytes"] == b.path.stat().st_size
     with psycopg.connect(target_db) as conn:
@@ -150,7 +150,7 @@ def test_the_parallel_restore_command_works_too(
     )
     assert res.returncode == 0, res.stderr
     counts = {k: v[0] for k, v in table_digests(pg.with_dbname(PG_SERVER, fresh_db)).items()}
-    assert counts == manifest.read(b.manifest_path)["counts"]["tables"]
+    assert counts == manifest.read_document(b.manifest_path)["counts"]["tables"]
 
 
 def test_weekly_backup_is_verified_by_a_restore_that_leaves_nothing_behind(
@@ -159,7 +159,8 @@ def test_weekly_backup_is_verified_by_a_restore_that_leaves_nothing_behind(
     out = _run("backup.create", bsettings, tier="weekly")
     assert out.status is RunStatus.SUCCEEDED, out.error_message
     (b,) = inventory.scan(bsettings.backup_root).backups
-    assert b.verification["level"] == "restore" and b.verification["passed"]  # type: ignore[index]
+    assert b.verification is not None
+    assert b.verification.level == "restore" and b.verification.passed
     names = {c["name"] for c in out.result["checks"]}  # type: ignore[index]
     assert {
         "restores into a scratch database",
@@ -180,10 +181,10 @@ def _corrupt_and_rehash(b: inventory.Backup, mutate) -> None:
     data = bytearray(b.path.read_bytes())
     data = mutate(data)
     b.path.write_bytes(bytes(data))
-    m = manifest.read(b.manifest_path)
+    m = manifest.read_document(b.manifest_path)
     m["sha256"] = hashlib.sha256(bytes(data)).hexdigest()
     m["size_bytes"] = len(data)
-    manifest.write(b.manifest_path, m)
+    manifest.write_document(b.manifest_path, m)
 
 
 def _flip(data: bytearray) -> bytearray:
@@ -220,7 +221,7 @@ def test_damage_fails_at_checksum_and_at_full(
     out = _run("backup.verify", bsettings, backup=b.id, level="full")
     assert out.status is RunStatus.FAILED
     assert "decompresses and decodes completely" in (out.error_message or "")
-    last = manifest.read(b.manifest_path)["verification"]
+    last = manifest.read_document(b.manifest_path)["verification"]
     assert (last["level"], last["passed"]) == ("full", False)
     assert not inventory.scan(bsettings.backup_root).get(b.id).verified
 
@@ -295,12 +296,12 @@ def test_latest_and_ids_resolve_and_bad_ids_are_refused(
 def test_size_shrinking_by_half_warns(bsettings: Settings, clean_history: str) -> None:
     _run("backup.create", bsettings, tier="daily", verify="none")
     (b,) = inventory.scan(bsettings.backup_root).backups
-    m = manifest.read(b.manifest_path)
+    m = manifest.read_document(b.manifest_path)
     # pretend the previous backup was three times larger
     padded = b.path.read_bytes() + os.urandom(2 * b.size_bytes)
     b.path.write_bytes(padded)
     m["size_bytes"] = len(padded)
-    manifest.write(b.manifest_path, m)
+    manifest.write_document(b.manifest_path, m)
     out = _run("backup.create", bsettings, tier="daily", verify="none")
     assert out.status is RunStatus.SUCCEEDED
     warn = [c for c in out.result["checks"] if c["status"] == "warn"]  # type: ignore[index]
@@ -334,14 +335,14 @@ def test_retention_never_deletes_a_backup_while_it_is_being_verified(
     import time_machine
 
     from maintenance import clock
-    from maintenance.backup import retention
+    from maintenance.backup.retention import task as retention
 
     s = Settings.model_validate(bsettings.model_dump() | {"retention_min_verified": 1})
     _run("backup.create", s, tier="daily", verify="full")  # the one that will be too old
     (old,) = inventory.scan(s.backup_root).backups
     with time_machine.travel(clock.now() + timedelta(days=30), tick=True):
         _run("backup.create", s, tier="daily", verify="full")  # newer: the floor is met
-        plan = retention.plan(s, clock.now())
+        plan = retention.survey(s, clock.now())
         assert [d.id for d in plan.decisions if not d.keep] == [old.id]
         release = threading.Event()
         holding = threading.Event()

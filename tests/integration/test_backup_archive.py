@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from maintenance import clock, runner
-from maintenance.backup import archive, layout, manifest
+from maintenance.backup import layout, manifest
+from maintenance.backup.archive import task as archive
 from maintenance.backup.layout import Tier
 from maintenance.config import Settings
 from maintenance.results import RunStatus, Trigger
@@ -110,7 +111,7 @@ def test_archive_holds_the_backup_and_its_manifest(configured: Settings, root: P
     ):
         assert checks(out)[name]["status"] == "pass", name
 
-    (entry,) = manifest.read(layout.manifest_path(root, backup_id))["archives"]
+    (entry,) = manifest.read_document(layout.manifest_path(root, backup_id))["archives"]
     assert entry["action"] == "archived"
     assert entry["path"] == f"archive/{backup_id}.tar"
     assert entry["sha256"] == hashlib.sha256(tar_path.read_bytes()).hexdigest()
@@ -138,7 +139,7 @@ def test_a_second_run_is_idempotent(configured: Settings, root: Path) -> None:
     assert "already archived" in again.summary
     assert (tar_path.stat().st_ino, tar_path.stat().st_mtime_ns, tar_path.read_bytes()) == before
     actions = [
-        e["action"] for e in manifest.read(layout.manifest_path(root, backup_id))["archives"]
+        e["action"] for e in manifest.read_document(layout.manifest_path(root, backup_id))["archives"]
     ]
     assert actions == ["archived", "already-present"]
 
@@ -172,7 +173,7 @@ def test_an_unverified_backup_is_not_archived(configured: Settings, root: Path) 
     assert checks(latest)["a verified monthly backup to archive"]["status"] == "fail"
     assert row(latest)["status"] == "failed"
     assert not (root / "archive").exists()
-    assert "archives" not in manifest.read(layout.manifest_path(root, backup_id))
+    assert "archives" not in manifest.read_document(layout.manifest_path(root, backup_id))
 
 
 def test_a_backup_changed_since_verification_is_not_archived(
@@ -222,7 +223,8 @@ def test_archive_retention_keeps_a_year_and_the_floor(settings, tmp_path: Path) 
     from datetime import timedelta
 
     from maintenance import clock
-    from maintenance.backup import archive as archive_mod
+    from maintenance.backup.archive import tar as archive_mod
+    from maintenance.backup.archive.prune import prune
     from maintenance.backup.layout import Tier, make_id
     from maintenance.config import Settings as S
     from maintenance.results import Result, Trigger
@@ -246,7 +248,7 @@ def test_archive_retention_keeps_a_year_and_the_floor(settings, tmp_path: Path) 
     ctx = RunContext(s, None, Trigger.CLI, "backup.archive")
 
     dry = Result()
-    archive_mod._prune(ctx, dry, apply=False)
+    prune(ctx, dry, apply=False)
     assert sorted(p.name for p in folder.iterdir() if not p.is_symlink()) == sorted(
         f"{i}.tar" for i in ids
     )
@@ -254,7 +256,7 @@ def test_archive_retention_keeps_a_year_and_the_floor(settings, tmp_path: Path) 
     assert going == ids[:3]  # older than 365 days; the two newest would stay anyway
 
     applied = Result()
-    archive_mod._prune(ctx, applied, apply=True)
+    prune(ctx, applied, apply=True)
     assert sorted(p.name for p in folder.iterdir() if not p.is_symlink()) == sorted(
         f"{i}.tar" for i in ids[3:]
     )

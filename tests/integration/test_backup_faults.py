@@ -19,8 +19,9 @@ import psycopg
 import pytest
 
 from maintenance import catalog, locks, pg, runner
-from maintenance.backup import inventory, layout
+from maintenance.backup import inventory
 from maintenance.config import Settings
+from maintenance.fs import temp
 from maintenance.results import RunStatus, Trigger
 from tests.conftest import LEAK_CANARY, PG_SERVER, TAG, Worker, history_rows, start_worker, wait_for
 
@@ -205,7 +206,7 @@ def test_worker_killed_mid_dump_leaves_no_final_file_and_the_next_run_succeeds(
         app.send_task("backup.create", kwargs={"tier": "daily"}, queue=env["MAINT_QUEUE"])
         folder = root / "daily"
         wait_for(
-            lambda: folder.exists() and any(layout.is_temp(p) for p in folder.iterdir()),
+            lambda: folder.exists() and any(temp.is_temp(p) for p in folder.iterdir()),
             timeout=60,
             what="the dump to start writing",
         )

@@ -115,7 +115,7 @@ def test_a_foreign_database_backs_up_and_restores_identically(
     assert statuses["every table decodes to its rows at backup time"] == "pass"
     assert statuses["table public.persons present"] == "warn"  # scheduler tables: not here
     (b,) = inventory.scan(root).backups
-    data = manifest.read(b.manifest_path)
+    data = manifest.read_document(b.manifest_path)
     counts = data["counts"]["tables"]
     assert (
         counts["clinic.Odd Table"] == 3000

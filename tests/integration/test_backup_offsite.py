@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 
 from maintenance import clock, runner
-from maintenance.backup import crypto, layout, manifest, offsite
+from maintenance.backup import crypto, layout, manifest
 from maintenance.backup.layout import Tier
-from maintenance.backup.offsite import CopyPaths
+from maintenance.backup.offsite import copies, task
+from maintenance.backup.offsite.copies import CopyPaths
 from maintenance.config import Settings
+from maintenance.fs import temp
 from maintenance.results import RunStatus, Trigger
 from maintenance.runner import Outcome
 from maintenance.taskspec import TaskSpec
@@ -30,8 +32,8 @@ pytestmark = pytest.mark.integration
 
 SPEC = TaskSpec(
     name="backup.offsite",
-    func=offsite.run,
-    params=offsite.OffsiteParams,
+    func=task.run,
+    params=task.OffsiteParams,
     description="encrypted off-site copy",
     exclusive=True,
     lock="backups",
@@ -72,7 +74,7 @@ class Env:
         return sorted(str(p.relative_to(self.offsite)) for p in self.offsite.rglob("*"))
 
     def copy_of(self, backup_id: str) -> CopyPaths:
-        return offsite.copy_paths(self.offsite, backup_id)
+        return copies.copy_paths(self.offsite, backup_id)
 
 
 @pytest.fixture
@@ -130,7 +132,7 @@ def test_copy_read_back_record_and_decrypt(env: Env, tmp_path: Path) -> None:
     assert sidecar["files"]["dump"]["sha256"] == hashlib.sha256(paths.dump.read_bytes()).hexdigest()
     assert "database" not in sidecar  # the plain sidecar holds only what retention needs
 
-    recorded = manifest.read(local_manifest)["offsite"]
+    recorded = manifest.read_document(local_manifest)["offsite"]
     assert [e["action"] for e in recorded] == ["copied"]
     assert recorded[0]["readback"]["passed"] is True
     assert recorded[0]["path"] == f"monthly/{backup_id}.dump.zst.enc"
@@ -151,7 +153,7 @@ def test_copy_read_back_record_and_decrypt(env: Env, tmp_path: Path) -> None:
     # the way back: `maint backups decrypt SRC DEST`
     restored = tmp_path / "restored.dump.zst"
     sha, size = crypto.decrypt_file(
-        paths.dump, restored, env.key, expected_sha256=offsite.expected_sha256(paths.dump)
+        paths.dump, restored, env.key, expected_sha256=copies.expected_sha256(paths.dump)
     )
     assert restored.read_bytes() == data
     assert (sha, size) == (hashlib.sha256(data).hexdigest(), len(data))
@@ -161,7 +163,7 @@ def test_copy_read_back_record_and_decrypt(env: Env, tmp_path: Path) -> None:
         paths.manifest,
         manifest_copy,
         env.key,
-        expected_sha256=offsite.expected_sha256(paths.manifest),
+        expected_sha256=copies.expected_sha256(paths.manifest),
     )
     assert manifest_copy.read_bytes() == manifest_before
 
@@ -181,7 +183,7 @@ def test_a_second_run_is_idempotent(env: Env) -> None:
     assert {p: (p.stat().st_ino, p.read_bytes()) for p in before} == before
     sidecar = json.loads(env.copy_of(backup_id).sidecar.read_text())
     assert [r["run_id"] for r in sidecar["readbacks"]] == [first.run_id, second.run_id]
-    recorded = manifest.read(layout.manifest_path(env.backups, backup_id))["offsite"]
+    recorded = manifest.read_document(layout.manifest_path(env.backups, backup_id))["offsite"]
     assert [e["action"] for e in recorded] == ["copied", "already-present"]
     assert row(second)["status"] == "succeeded"
 
@@ -247,7 +249,7 @@ def test_an_unverified_backup_is_not_copied(env: Env) -> None:
     latest = env.run(prune="no")
     assert checks(latest)["a verified monthly backup to copy"]["status"] == "fail"
     assert env.files() == []
-    assert "offsite" not in manifest.read(layout.manifest_path(env.backups, failed))
+    assert "offsite" not in manifest.read_document(layout.manifest_path(env.backups, failed))
 
 
 def test_a_backup_changed_since_verification_is_not_copied(env: Env) -> None:
@@ -324,7 +326,7 @@ def test_off_site_retention_keeps_the_floor(env: Env) -> None:
     doc = json.loads(failed.read_text())
     doc["readback"]["passed"] = False
     failed.write_text(json.dumps(doc))
-    leftover = crypto.temp_name(env.offsite / "monthly" / f"{current}.dump.zst.enc")
+    leftover = temp.temp_path(env.offsite / "monthly" / f"{current}.dump.zst.enc")
     leftover.write_bytes(b"half a copy")
     expected_gone = {ancient[0], ancient[1], ancient[4]}
 
@@ -343,12 +345,32 @@ def test_off_site_retention_keeps_the_floor(env: Env) -> None:
     assert applied.status is RunStatus.SUCCEEDED, applied
     retention = applied.result["figures"]["retention"]  # type: ignore[index]
     assert set(retention["deleted"]) == expected_gone
-    left = {c.id for c in offsite.scan(env.offsite).copies}
+    left = {c.id for c in copies.scan(env.offsite).copies}
     assert left == {ancient[2], ancient[3], current}
     assert not leftover.exists()
     assert all(not p.exists() for gone in expected_gone for p in env.copy_of(gone).all)
     assert "deleted 3" in applied.summary
     assert row(applied)["status"] == "succeeded"
+
+
+def test_off_site_pruning_never_deletes_or_follows_a_link(env: Env) -> None:
+    """A temp-named link off-site (someone's shortcut, or an attack) is reported, and
+    neither it nor what it points to is deleted: only the one deleter removes files."""
+    current = recent_id(days_ago=2)
+    make_backup(env.backups, current, size=10_000)
+    assert env.run(backup=current, prune="no").status is RunStatus.SUCCEEDED
+    precious = env.offsite / "notes.txt"
+    precious.write_text("precious")
+    link = temp.temp_path(env.offsite / "monthly" / f"{current}.dump.zst.enc")
+    link.symlink_to(precious)
+
+    out = env.run(prune="apply")
+
+    assert link.is_symlink() and precious.read_text() == "precious"
+    applied = checks(out)["off-site retention applied"]
+    assert applied["status"] == "fail"
+    assert any(link.name in e and "symbolic link" in e for e in applied["observed"])
+    assert all(p.exists() for p in env.copy_of(current).all)
 
 
 def test_a_damaged_manifest_copy_is_caught_too(env: Env) -> None:

@@ -15,11 +15,16 @@ from typing import Any
 import pytest
 
 from maintenance import clock, runner
-from maintenance.backup import layout, manifest, policy, retention
+from maintenance.backup import layout, manifest, policy
 from maintenance.backup.layout import Tier
-from maintenance.backup.retention import RetentionParams
+from maintenance.backup.retention import apply as retention_apply
+from maintenance.backup.retention import task as retention
+from maintenance.backup.retention.task import RetentionParams
 from maintenance.config import Settings
 from maintenance.errors import BadInput
+from maintenance.fs import atomic, temp
+from maintenance.fs import delete as fs_delete
+from maintenance.restore import report as restore_report
 from maintenance.results import Result, RunStatus, Trigger
 from maintenance.taskspec import RunContext, TaskSpec
 from tests.conftest import history_rows, run_cli
@@ -48,9 +53,9 @@ def make_backup(
     """A backup as backup.create and backup.verify leave it (``verified=None``: never
     verified)."""
     backup_id = layout.make_id(tier, created)
-    layout.private_dir(layout.tier_dir(root, tier))
+    atomic.private_dir(layout.tier_dir(root, tier))
     if dump:
-        with layout.atomic_file(layout.dump_path(root, backup_id)) as handle:
+        with atomic.atomic_write(layout.dump_path(root, backup_id)) as handle:
             handle.write(b"z" * size)
     if with_manifest:
         data: dict[str, Any] = {
@@ -66,7 +71,7 @@ def make_backup(
                 "passed": verified,
                 "at": (created + HOUR).isoformat(),
             }
-        manifest.write(layout.manifest_path(root, backup_id), data)
+        manifest.write_document(layout.manifest_path(root, backup_id), data)
     return backup_id
 
 
@@ -80,8 +85,8 @@ def age_file(path: Path, moment: datetime) -> None:
 _CRASHING_WRITER = """
 import os, sys
 from pathlib import Path
-from maintenance.backup import layout
-with layout.atomic_file(Path(sys.argv[1])) as handle:
+from maintenance.fs import atomic
+with atomic.atomic_write(Path(sys.argv[1])) as handle:
     handle.write(b"partial")
     handle.flush()
     os._exit(9)
@@ -90,7 +95,7 @@ with layout.atomic_file(Path(sys.argv[1])) as handle:
 
 def crashed_write(final: Path) -> Path:
     """The temp file a real writer of ``final`` leaves when it is killed mid-write."""
-    layout.private_dir(final.parent)
+    atomic.private_dir(final.parent)
     before = set(final.parent.iterdir())
     proc = subprocess.run([sys.executable, "-c", _CRASHING_WRITER, str(final)], check=False)
     assert proc.returncode == 9
@@ -132,7 +137,7 @@ def s(settings: Settings, root: Path) -> Settings:
 
 def run(s: Settings, *, dry_run: bool) -> Result:
     ctx = RunContext(s, None, Trigger.CLI, "backup.retention")
-    return retention.run(ctx, RetentionParams(dry_run=dry_run))
+    return restore_report.retention(ctx, RetentionParams(dry_run=dry_run))
 
 
 def checks(result: Result) -> dict[str, Any]:
@@ -186,7 +191,7 @@ def test_checksum_only_and_foreign_manifests_do_not_count_toward_the_floor(
     checksum_only = make_backup(root, Tier.WEEKLY, now - 60 * DAY, level="checksum")
     foreign = make_backup(root, Tier.WEEKLY, now - 61 * DAY, manifest_id="weekly-20200101T000000Z")
     real = make_backup(root, Tier.WEEKLY, now - 90 * DAY, level="restore")
-    p = retention.plan(s, now)
+    p = retention.survey(s, now)
     d = {i.id: i for i in p.items}
     assert not d[checksum_only].keep and not d[checksum_only].verified
     assert not d[foreign].keep and d[foreign].status == "broken"
@@ -260,7 +265,7 @@ def test_dry_run_deletes_nothing(s: Settings, root: Path) -> None:
 def test_apply_deletes_exactly_what_the_plan_said(s: Settings, root: Path) -> None:
     now = clock.now()
     _mixed(root, now)
-    p = retention.plan(s, now)
+    p = retention.survey(s, now)
     planned = {f for i in p.to_delete for f in i.files} | {t.relpath for t in p.temp_to_remove}
     assert planned
     before = files_of(root)
@@ -296,7 +301,7 @@ def test_a_real_crashed_run_temp_file_is_gone_after_the_next_retention_a_day_lat
     crashed_id = layout.make_id(Tier.DAILY, now - DAY - 2 * HOUR)
     final = layout.tier_dir(root, Tier.DAILY) / f"{crashed_id}{suffix}"
     left = crashed_write(final)
-    assert left.name.startswith(f".{final.name}{layout.TEMP_MARK}")
+    assert left.name.startswith(f".{final.name}{temp.TEMP_MARK}")
     age_file(left, now - DAY - HOUR)
 
     # `maint backups list` and retention's root check count the same leftovers
@@ -332,7 +337,7 @@ def test_temp_files_older_than_a_day_go_younger_stay(s: Settings, root: Path) ->
     make_backup(root, Tier.DAILY, now - HOUR)
     old = temp_file(root, Tier.DAILY, now - 2 * DAY, now - DAY - HOUR)
     young = temp_file(root, Tier.DAILY, now - 3 * HOUR, now - 23 * HOUR)
-    not_ours = layout.tier_dir(root, Tier.DAILY) / f".notes{layout.TEMP_MARK}1"
+    not_ours = layout.tier_dir(root, Tier.DAILY) / f".notes{temp.TEMP_MARK}1"
     not_ours.write_text("x")
     age_file(not_ours, now - 30 * DAY)
 
@@ -401,7 +406,7 @@ def test_current_daily_backup_check(s: Settings, root: Path) -> None:
 def test_a_manifest_update_in_flight_makes_retention_wait_then_skip(
     s: Settings, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(retention, "LOCK_WAIT_S", 0.3)
+    monkeypatch.setattr(fs_delete, "LOCK_WAIT_S", 0.3)
     now = clock.now()
     for n in range(3):
         make_backup(root, Tier.DAILY, now - n * DAY - HOUR)
@@ -476,14 +481,14 @@ def test_a_tier_folder_that_is_a_link_is_refused(s: Settings, root: Path, tmp_pa
     assert refused.status == "warn"
     assert any(r.startswith("monthly/") for r in refused.observed.split("; "))
     with pytest.raises(BadInput):
-        retention.delete_temp(root, Tier.MONTHLY, stale.name)
+        retention_apply.delete_temp(root, Tier.MONTHLY, stale.name)
     assert (elsewhere / stale.name).exists()
 
 
 def test_a_misplaced_backup_is_not_deleted(s: Settings, root: Path) -> None:
     now = clock.now()
     bid = make_backup(root, Tier.DAILY, now - 30 * DAY)
-    layout.private_dir(root / "weekly")
+    atomic.private_dir(root / "weekly")
     for suffix in (layout.DUMP_SUFFIX, layout.MANIFEST_SUFFIX):
         (root / "daily" / f"{bid}{suffix}").rename(root / "weekly" / f"{bid}{suffix}")
     result = run(s, dry_run=False)
@@ -510,9 +515,9 @@ def test_a_bad_backup_id_is_rejected_before_anything_is_touched(
     precious = outside / f"precious{layout.DUMP_SUFFIX}"
     precious.write_bytes(b"precious")
     (outside / f"precious{layout.MANIFEST_SUFFIX}").write_text("{}")
-    layout.private_dir(root / "daily")
+    atomic.private_dir(root / "daily")
     with pytest.raises(BadInput, match="not valid"):
-        retention.delete_backup(root, bad_id)
+        retention_apply.delete_backup(root, bad_id)
     assert precious.read_bytes() == b"precious"
     assert (outside / f"precious{layout.MANIFEST_SUFFIX}").exists()
 

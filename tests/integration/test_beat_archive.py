@@ -12,7 +12,8 @@ import pytest
 
 import beat_schedule
 from maintenance import catalog, clock, runner
-from maintenance.backup import archive, layout
+from maintenance.backup import layout
+from maintenance.backup.archive import tar as archive
 from maintenance.backup.layout import Tier
 from maintenance.config import Settings
 from maintenance.results import RunStatus, Trigger

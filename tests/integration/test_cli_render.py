@@ -184,7 +184,7 @@ def test_show_prints_figures_as_key_value_lines_and_a_sha256_on_one_line(
     assert res.returncode == 0, res.stdout + res.stderr
     run_id = json.loads(res.stdout)["id"]
     (b,) = inventory.scan(Path(env["MAINT_BACKUP_ROOT"])).backups
-    sha = manifest.read(b.manifest_path)["sha256"]
+    sha = manifest.read(b.manifest_path).sha256
     nested = _record(settings, LONG_TASK, _nested_result())
 
     for rid, digest in ((run_id, sha), (nested, SHA)):

@@ -294,7 +294,7 @@ def test_a_drill_measures_rto_and_rpo_and_leaves_nothing(
     names = {c["name"]: c["status"] for c in row["result"]["checks"]}
     assert names["RTO within objective"] == names["RPO within objective"] == "pass"
     assert names["all tables recovered with their rows"] == "pass"
-    drills = manifest.read(b.manifest_path)["drills"]
+    drills = manifest.read_document(b.manifest_path)["drills"]
     assert drills[-1]["passed"] is True and drills[-1]["purpose"] == "monthly"
     listed = json.loads(run_cli("backups", "list", "--json", env=env).stdout)
     assert listed[0]["last_drill"]["rto_s"] == figures["rto_s"]

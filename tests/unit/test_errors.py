@@ -135,40 +135,42 @@ def test_a_failed_checklist_is_labelled_by_the_one_constant() -> None:
     assert '"CheckFailed"' not in recorder and "CHECK_FAILED" in recorder
 
 
-def test_retention_busy_is_transient_and_in_the_tree(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_retention_busy_is_transient_and_in_the_tree(tmp_path: Path) -> None:
     """A deletion that meets a held manifest lock raises Busy: a transient MaintenanceError
     (the next run retries), and nothing is deleted."""
     from datetime import UTC, datetime
 
-    from maintenance.backup import layout, manifest, retention
+    from maintenance.backup import layout, manifest
     from maintenance.backup.layout import Tier
+    from maintenance.fs import atomic, delete
 
-    monkeypatch.setattr(retention, "LOCK_WAIT_S", 0.2)
     root = tmp_path / "backups"
-    layout.private_dir(root)
-    layout.private_dir(layout.tier_dir(root, Tier.DAILY))
+    atomic.private_dir(root)
+    atomic.private_dir(layout.tier_dir(root, Tier.DAILY))
     backup_id = layout.make_id(Tier.DAILY, datetime(2026, 3, 1, 23, 0, tzinfo=UTC))
     dump, man = layout.dump_path(root, backup_id), layout.manifest_path(root, backup_id)
     dump.write_bytes(b"dump")
     man.write_text("{}")
     with manifest.locked(man), pytest.raises(errors.MaintenanceError) as info:
-        retention.delete_backup(root, backup_id)
+        delete.delete(dump, root=root, reason="past its age", dry_run=False, lock_wait_s=0.2)
     assert isinstance(info.value, errors.Busy)
     assert errors.is_transient(info.value)
-    assert "skipped, the next run retries" in str(info.value)
+    assert "stayed held" in str(info.value)
     assert dump.read_bytes() == b"dump" and man.exists()
 
 
 def test_retention_refusals_are_bad_input_of_the_tree(tmp_path: Path) -> None:
-    from maintenance.backup import layout, retention
+    from maintenance.backup import layout
     from maintenance.backup.layout import Tier
+    from maintenance.fs import atomic, delete
 
     root = tmp_path / "backups"
-    layout.private_dir(layout.tier_dir(root, Tier.DAILY))
-    (root / "daily" / "not-a-temp-file").write_bytes(b"keep")
-    with pytest.raises(errors.Refused, match="not the temp file of a backup: refused") as info:
-        retention.delete_temp(root, "daily", "not-a-temp-file")
+    atomic.private_dir(root)
+    folder = atomic.private_dir(layout.tier_dir(root, Tier.DAILY))
+    target = tmp_path / "elsewhere"
+    target.write_bytes(b"keep")
+    (folder / "a-link").symlink_to(target)
+    with pytest.raises(errors.Refused, match="never followed, never deleted") as info:
+        delete.delete(folder / "a-link", root=root, reason="stray", dry_run=False)
     assert isinstance(info.value, errors.BadInput) and not errors.is_transient(info.value)
-    assert (root / "daily" / "not-a-temp-file").read_bytes() == b"keep"
+    assert (folder / "a-link").is_symlink() and target.read_bytes() == b"keep"

@@ -10,6 +10,7 @@ import pytest
 from maintenance.backup import layout
 from maintenance.backup.policy import Candidate, Decision, Policy, decide
 from maintenance.errors import BadInput
+from maintenance.fs import temp
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -135,12 +136,12 @@ def test_nothing_to_decide() -> None:
 )
 def test_the_temp_name_a_writer_makes_is_the_one_the_parser_reads(final: str) -> None:
     folder = Path("/backups") / final.split("-")[0]
-    made = layout.temp_path(folder / final)
+    made = temp.temp_path(folder / final)
     assert made.parent == folder
-    assert layout.temp_target(made.name) == final
-    assert layout.is_temp(made)
+    assert temp.temp_target(made.name) == final
+    assert temp.is_temp(made)
     assert layout.temp_backup_id(made.name) == final.split(".")[0]
-    assert layout.temp_path(folder / final) != made  # unique: a pid repeats after a crash
+    assert temp.temp_path(folder / final) != made  # unique: a pid repeats after a crash
 
 
 @pytest.mark.parametrize(
@@ -157,8 +158,8 @@ def test_the_temp_name_a_writer_makes_is_the_one_the_parser_reads(final: str) ->
     ],
 )
 def test_names_that_are_not_our_temp_names(name: str) -> None:
-    assert layout.temp_target(name) is None
-    assert not layout.is_temp(Path(name))
+    assert temp.temp_target(name) is None
+    assert not temp.is_temp(Path(name))
     assert layout.temp_backup_id(name) is None
 
 
@@ -172,7 +173,7 @@ def test_names_that_are_not_our_temp_names(name: str) -> None:
     ],
 )
 def test_a_temp_name_counts_as_a_backup_s_only_around_a_valid_id(final: str) -> None:
-    name = f".{final}{layout.TEMP_MARK}1-deadbeef"
+    name = f".{final}{temp.TEMP_MARK}1-deadbeef"
     assert layout.temp_backup_id(name) is None
 
 
