@@ -337,7 +337,7 @@ def run(ctx: RunContext, params: AnalyzeParams) -> Result:
     points = [TrendPoint(r.sample.taken_at, r.hit_ratio, r.lookups) for r in reversed(earlier)]
     if earlier:  # and the interval since the newest stored sample, read now (not stored)
         span = interval(earlier[0].sample, now)
-        if span.basis == "previous sample":
+        if span.basis == "previous sample" and span.lookups:
             points.append(TrendPoint(now.taken_at, span.hit_ratio, span.lookups))
     policy = AnalyzePolicy(
         settings.cache_cold_idle_s, settings.cache_hit_ratio_warn, lfu, params.depth

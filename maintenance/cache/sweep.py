@@ -17,8 +17,10 @@ Why it is exact and safe:
   ``deleted`` counts what UNLINK removed, not what SCAN returned. Keys written while the
   sweep runs may or may not be caught;
 * the script runs in the database of the client's URL: only the cache's index;
-* it is flagged ``allow-oom``: a cache full under ``noeviction`` refuses scripts that
-  may write, exactly when someone needs to clear it (UNLINK itself is always allowed).
+* it carries no ``#!lua`` flags line on purpose: a flagged script that may write is
+  refused whole by a cache full under ``noeviction``, exactly when someone needs to
+  clear it, while an unflagged one is checked command by command, and UNLINK is always
+  allowed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 
 import redis
 
-_BODY = """
+SCRIPT = """
 local cursor, pattern, count = ARGV[1], ARGV[2], ARGV[3]
 local budget, delete = tonumber(ARGV[4]), ARGV[5] == '1'
 local t = redis.call('TIME')
@@ -50,9 +52,6 @@ repeat
 until cursor == '0' or (t[1] * 1000000 + t[2]) - t0 >= budget
 return {cursor, matched, deleted, steps}
 """
-#: Redis 7 reads script flags from a shebang line; older servers would reject it.
-SCRIPT = "#!lua flags=allow-oom\n" + _BODY
-SCRIPT_PRE7 = _BODY
 
 
 @dataclass
@@ -102,12 +101,6 @@ class Pace:
         return cls(scan_count, batch_ms / 1000, pause_ms / 1000)
 
 
-def server_major(client: redis.Redis) -> int:
-    version = str(client.info("server").get("redis_version", "7"))
-    head = version.split(".", 1)[0]
-    return int(head) if head.isdigit() else 7
-
-
 def sweep(
     client: redis.Redis,
     pattern: str,
@@ -115,13 +108,11 @@ def sweep(
     delete: bool,
     pace: Pace,
     pause: Callable[[float], None] = time.sleep,
-    major: int | None = None,
 ) -> Sweep:
     """Delete (``delete``) or count the keys matching ``pattern`` in the client's
     database, batch by batch; ``pause(seconds)`` is called between two batches (it is
     the seam a test watches). Redis errors propagate (the caller translates them)."""
-    major = server_major(client) if major is None else major
-    script = client.register_script(SCRIPT if major >= 7 else SCRIPT_PRE7)
+    script = client.register_script(SCRIPT)
     report = Sweep(pattern, dry_run=not delete)
     budget_us = max(0, round(pace.batch_s * 1_000_000))
     flag = "1" if delete else "0"
