@@ -291,7 +291,10 @@ class Settings(BaseSettings):
         1.0, ge=0, le=100, description="How long one SCAN + UNLINK batch may hold Redis (ms)."
     )
     cache_pause_ms: float = Field(
-        0.2, ge=0, le=10_000, description="Pause between two batches of a clear (ms)."
+        0.0,
+        ge=0,
+        le=10_000,
+        description="Sleep between two batches of a clear (ms); 0: none (docs/benchmarks.md).",
     )
     cache_memory_alert_ratio: float = Field(
         0.8, gt=0, le=1, description="cache.stats fails above this share of maxmemory."
