@@ -36,11 +36,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Event
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 
 from bench.common import RESULTS, machine
 from maintenance.cache import sweep
+from maintenance.childenv import child_env
 from maintenance.config import load_settings
 
 PATTERN = "bench:del:*"
@@ -50,12 +52,25 @@ THROUGHPUT_GOAL = 1.2
 MAX_GET_MS_GOAL = 25.0
 
 
+def cli(url: str) -> tuple[list[str], dict[str, str]]:
+    """``redis-cli`` and its environment for ``url``: the password (if any) travels as
+    REDISCLI_AUTH, never in argv where ``ps`` shows it."""
+    parts = urlsplit(url)
+    argv = ["redis-cli", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 6379)]
+    argv += ["-n", parts.path.strip("/") or "0"]
+    if parts.username:
+        argv += ["--user", parts.username]
+    env = child_env({"REDISCLI_AUTH": parts.password} if parts.password else None)
+    return argv, env
+
+
 def load(url: str, n: int) -> None:
     """``n`` matching and ``n`` kept keys through ``redis-cli --pipe`` (fast, outside
     the timing)."""
     client = redis.Redis.from_url(url)
+    argv, env = cli(url)
     proc = subprocess.Popen(
-        ["redis-cli", "-u", url, "--pipe"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+        [*argv, "--pipe"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env
     )
     assert proc.stdin is not None
     buf = bytearray()
@@ -71,10 +86,10 @@ def load(url: str, n: int) -> None:
         raise SystemExit(f"loading {url} failed ({client.dbsize()} keys)")
 
 
-def _pipeline(first: list[str], second: list[str]) -> None:
+def _pipeline(first: list[str], second: list[str], env: dict[str, str]) -> None:
     """``first | second`` without a shell."""
-    a = subprocess.Popen(first, stdout=subprocess.PIPE)
-    b = subprocess.Popen(second, stdin=a.stdout, stdout=subprocess.DEVNULL)
+    a = subprocess.Popen(first, stdout=subprocess.PIPE, env=env)
+    b = subprocess.Popen(second, stdin=a.stdout, stdout=subprocess.DEVNULL, env=env)
     assert a.stdout is not None
     a.stdout.close()
     if b.wait() != 0 or a.wait() != 0:
@@ -82,14 +97,13 @@ def _pipeline(first: list[str], second: list[str]) -> None:
 
 
 def keys_del(url: str) -> None:
-    _pipeline(["redis-cli", "-u", url, "KEYS", PATTERN], ["xargs", "redis-cli", "-u", url, "DEL"])
+    argv, env = cli(url)
+    _pipeline([*argv, "KEYS", PATTERN], ["xargs", *argv, "DEL"], env)
 
 
 def scan_xargs(url: str) -> None:
-    _pipeline(
-        ["redis-cli", "-u", url, "--scan", "--pattern", PATTERN],
-        ["xargs", "redis-cli", "-u", url, "unlink"],
-    )
+    argv, env = cli(url)
+    _pipeline([*argv, "--scan", "--pattern", PATTERN], ["xargs", *argv, "unlink"], env)
 
 
 def ours(url: str, pace: sweep.Pace) -> None:
