@@ -137,8 +137,12 @@ def open_cache(settings: Settings) -> Cache:
     url = settings.cache_url.get_secret_value()
     ep = endpoint(url)
     client = connect(url)
-    with answering(url):
-        own = run_id(client)
+    try:
+        with answering(url):
+            own = run_id(client)
+    except Exception:
+        client.close()
+        raise
     notes = []
     for name, other_url in _celery_urls(settings):
         other = endpoint(other_url)
