@@ -77,7 +77,14 @@ def create_app() -> Celery:
     setting still stops them at start with a message naming it."""
     celery = Celery(
         "maintenance",
-        include=["tasks.backup", "tasks.db", "tasks.diag", "tasks.restore", "tasks.signals"],
+        include=[
+            "tasks.backup",
+            "tasks.cache",
+            "tasks.db",
+            "tasks.diag",
+            "tasks.restore",
+            "tasks.signals",
+        ],
     )
     celery.add_defaults(_configure)
     return celery

@@ -15,6 +15,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     retention   backup.retention: ages, floors, forensic dumps
     offsite     backup.offsite
     restore     maint restore, restore.drill, checks of a restored copy
+    cache       the cache tasks (the application's Redis)
     flower      Flower
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
@@ -54,6 +55,7 @@ from maintenance import redact
 from maintenance.config._base import ENV_PREFIX, Section
 from maintenance.config._sources import FileSecretsSource, describe, secret_fields
 from maintenance.config.backup import BackupSection
+from maintenance.config.cache import CacheSection
 from maintenance.config.core import CoreSection
 from maintenance.config.flower import FlowerSection
 from maintenance.config.logging import LoggingSection
@@ -84,6 +86,7 @@ SECTIONS: tuple[type[Section], ...] = (
     RetentionSection,
     OffsiteSection,
     RestoreSection,
+    CacheSection,
     FlowerSection,
 )
 
@@ -91,6 +94,7 @@ SECTIONS: tuple[type[Section], ...] = (
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
     FlowerSection,
+    CacheSection,
     RestoreSection,
     OffsiteSection,
     RetentionSection,
