@@ -1,4 +1,4 @@
-"""Restore speed: ours (maintenance/restore/load.py) against the playbook's
+"""Restore speed: ours (maintenance/pgarchive/load.py) against the playbook's
 ``gunzip -c backup.sql.gz | psql``, on the same database, in one run.
 
     .venv/bin/python -m bench.restore [--scale 20] [--runs 3] [--database maint_bench_s20]
@@ -41,9 +41,9 @@ import psycopg
 
 from bench.common import RESULTS, add_source_args, machine, median, playbook_backup, source, timed
 from maintenance import dbcheck, pg, pgtools
-from maintenance.backup import dump
 from maintenance.config import Settings, load_settings
-from maintenance.restore import load as loader
+from maintenance.pgarchive import dump
+from maintenance.pgarchive import load as loader
 
 GOAL = 1.5
 

@@ -27,9 +27,9 @@ import psycopg
 from pydantic import Field
 
 from maintenance import clock, dbcheck, pg, pgtools
-from maintenance.backup import dump, inventory, layout, manifest, verify
+from maintenance.backup import inventory, layout, manifest, proof, verify
 from maintenance.backup.layout import Tier
-from maintenance.restore import checks as restore_checks
+from maintenance.pgarchive import dump
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
 from maintenance.units import human_bytes
@@ -130,7 +130,7 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
         )
         try:
             table_counts = dbcheck.exact_counts(conn)
-            objects = restore_checks.schema_objects(conn)
+            objects = proof.schema_objects(conn)
             stat_counts, stat_errors = dbcheck.named_counts(conn, s.stats_counts)
             conn.rollback()
         except BaseException:

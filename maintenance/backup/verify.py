@@ -22,11 +22,12 @@ from typing import Any, Literal
 from pydantic import Field
 
 from maintenance import childenv, clock, pgtools
-from maintenance.backup import decode, inventory, layout, manifest
+from maintenance.backup import inventory, layout, manifest, proof
 from maintenance.backup.inventory import Backup
 from maintenance.backup.layout import Tier
 from maintenance.config import Settings
 from maintenance.errors import BadInput
+from maintenance.pgarchive import decode
 from maintenance.results import Check, CheckStatus, Result
 from maintenance.taskspec import Params, RunContext
 
@@ -144,9 +145,7 @@ def _verify(settings: Settings, backup: Backup, level: Level) -> tuple[list[Chec
 
     # --- restore ------------------------------------------------------------------------
     t2 = clock.monotonic()
-    from maintenance.restore import checks  # restore builds on backup: imported late
-
-    checks.scratch_restore(result, settings, backup.path, data, "verify")
+    proof.scratch_restore(result, settings, backup.path, data, "verify")
     figures["restore_s"] = round(clock.monotonic() - t2, 3)
     return result.checks, figures
 

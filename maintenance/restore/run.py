@@ -29,12 +29,13 @@ from typing import Any
 from pydantic import Field
 
 from maintenance import api, childenv, clock, dbcheck, pg, pgtools, redact
-from maintenance.backup import dump, inventory, layout, manifest
+from maintenance.backup import inventory, layout, manifest, proof
 from maintenance.backup import verify as backup_verify
 from maintenance.backup.inventory import Backup
 from maintenance.config import Settings
 from maintenance.errors import BadInput, PermanentError, RunSkipped
-from maintenance.restore import checks, load, swap
+from maintenance.pgarchive import dump, load
+from maintenance.restore import swap
 from maintenance.results import CheckStatus, Result
 from maintenance.taskspec import Params, RunContext
 from maintenance.units import human_bytes
@@ -226,7 +227,7 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
         )
         verified = Result()
         with ctx.step("verify restore", database=new) as step:
-            checks.check_restored(verified, s, data, new_dsn)
+            proof.check_restored(verified, s, data, new_dsn)
             step.complete(Result(checks=verified.checks, summary="restored database checked"))
         result.checks.extend(verified.checks)
         result.figures["load"] = loaded

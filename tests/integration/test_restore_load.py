@@ -1,4 +1,4 @@
-"""The fast loader (maintenance/restore/load.py) against the real thing: whatever path it
+"""The fast loader (maintenance/pgarchive/load.py) against the real thing: whatever path it
 takes, the database it loads is the one a plain ``pg_restore --no-owner --no-acl`` of the
 same archive gives, and a damaged archive fails cleanly."""
 
@@ -17,10 +17,10 @@ import pytest
 import zstandard
 
 from maintenance import dbcheck, pg, pgtools
-from maintenance.backup import dump
 from maintenance.config import Settings, load_settings
 from maintenance.demo.seed import seed
-from maintenance.restore import load as loader
+from maintenance.pgarchive import dump
+from maintenance.pgarchive import load as loader
 from tests.conftest import LEAK_CANARY, PG_SERVER, TAG
 
 pytestmark = pytest.mark.integration

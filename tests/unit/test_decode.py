@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maintenance.backup.decode import CopyCounter, DecodeFailed, unquote_qualified
+from maintenance.pgarchive.decode import CopyCounter, DecodeFailed, unquote_qualified
 
 TEXT = (
     b"-- header\nSET x;\n"

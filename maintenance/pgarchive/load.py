@@ -64,9 +64,9 @@ import psycopg
 from psycopg import sql
 
 from maintenance import clock, pg, pgtools, redact
-from maintenance.backup import decode
 from maintenance.config import Settings
 from maintenance.errors import MaintenanceError, PermanentError
+from maintenance.pgarchive import decode
 
 #: How much COPY text one chunk carries to one stream (and how much is read at a time).
 CHUNK = 4 << 20

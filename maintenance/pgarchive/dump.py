@@ -24,10 +24,11 @@ from typing import IO
 import zstandard
 
 from maintenance import clock, redact
-from maintenance.backup import layout
 from maintenance.errors import PermanentError, ServiceUnavailable
 
 CHUNK = 1 << 20
+#: A backup file is its owner's only (backup/layout.py writes the same mode).
+FILE_MODE = 0o600
 _CONNECTION_TROUBLE = (
     "could not connect",
     "connection to server",
@@ -103,7 +104,7 @@ def dump_to(
     if snapshot:
         argv.append(f"--snapshot={snapshot}")
     t0 = clock.monotonic()
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, layout.FILE_MODE)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     assert proc.stdout is not None
     assert proc.stderr is not None
