@@ -9,11 +9,10 @@ a damaged archive; the row counts must equal the ones taken in the dump's snapsh
 from __future__ import annotations
 
 import contextlib
-import re
 import subprocess
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,95 +20,37 @@ import zstandard
 
 from maintenance import redact
 from maintenance.errors import PermanentError
+from maintenance.pgarchive import copytext
 
 CHUNK = 1 << 20
-#: A COPY block's first line. DOTALL: a quoted table name may hold a newline, so the
-#: header can span lines (see :meth:`CopyCounter.feed`).
-COPY_HEADER = re.compile(rb"^COPY (?P<name>.+?) (?:\(.*\) )?FROM stdin;$", re.DOTALL)
 
 
 class DecodeFailed(PermanentError):
     """The backup file could not be read back completely."""
 
 
-def unquote_qualified(name: str) -> str:
-    """``public."Odd Name"`` -> ``public.Odd Name`` (how the catalog spells it)."""
-    parts, current, quoted, i = [], [], False, 0
-    while i < len(name):
-        ch = name[i]
-        if quoted:
-            if ch == '"' and i + 1 < len(name) and name[i + 1] == '"':
-                current.append('"')
-                i += 1
-            elif ch == '"':
-                quoted = False
-            else:
-                current.append(ch)
-        elif ch == '"':
-            quoted = True
-        elif ch == ".":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-        i += 1
-    parts.append("".join(current))
-    return ".".join(parts)
-
-
-@dataclass
 class CopyCounter:
-    """Counts the data rows of each COPY block in a stream of pg_restore's SQL output.
+    """Counts the data rows of each COPY block in pg_restore's script output, fed in
+    pieces of any size (:class:`maintenance.pgarchive.copytext.CopyText`)."""
 
-    COPY's text format escapes newlines and backslashes inside values, so every row is
-    one line and a line ``\\.`` only ever ends a block.
-    """
-
-    counts: dict[str, int] = field(default_factory=dict)
-    _buf: bytes = b"\n"
-    _table: str | None = None
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self._text = copytext.CopyText()
+        self._table = ""
 
     def feed(self, data: bytes) -> None:
-        buf = self._buf + data
-        pos = 0
-        while True:
-            if self._table is None:
-                i = buf.find(b"\nCOPY ", pos)
-                if i < 0:
-                    self._buf = buf[max(pos, len(buf) - 5) :]
-                    return
-                j = buf.find(b"\n", i + 1)
-                # a newline inside a quoted name: the header goes on to the next line
-                while j >= 0 and buf.count(b'"', i + 1, j) % 2 == 1:
-                    j = buf.find(b"\n", j + 1)
-                if j < 0:
-                    self._buf = buf[i:]
-                    return
-                match = COPY_HEADER.match(buf[i + 1 : j])
-                if match is None:  # "COPY" at a line start that is not a data block
-                    pos = j
-                    continue
-                self._table = unquote_qualified(match.group("name").decode())
+        for event in self._text.feed(data):
+            if isinstance(event, copytext.Rows):
+                self.counts[self._table] += event.lines()
+            elif isinstance(event, copytext.Begin):
+                self._table = copytext.unquote_qualified(event.table.decode())
                 self.counts.setdefault(self._table, 0)
-                pos = j  # invariant: buf[pos] is the newline that ended the previous line
-            else:
-                k = buf.find(b"\n\\.\n", pos)
-                if k >= 0:
-                    self.counts[self._table] += buf.count(b"\n", pos + 1, k + 1)
-                    self._table = None
-                    pos = k + 3
-                    continue
-                last = buf.rfind(b"\n", pos + 1)
-                if last < 0:
-                    self._buf = buf[pos:]
-                    return
-                self.counts[self._table] += buf.count(b"\n", pos + 1, last + 1)
-                self._buf = buf[last:]
-                return
 
     def close(self) -> None:
-        if self._table is not None:
-            raise DecodeFailed(f"the archive ends inside the data of {self._table}")
+        cut = self._text.close()
+        if cut is not None:
+            name = copytext.unquote_qualified(cut.decode(errors="replace"))
+            raise DecodeFailed(f"the archive ends inside the data of {name}")
 
 
 @dataclass(frozen=True)

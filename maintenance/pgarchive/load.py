@@ -66,7 +66,7 @@ from psycopg import sql
 from maintenance import clock, pg, pgtools, redact
 from maintenance.config import Settings
 from maintenance.errors import MaintenanceError, PermanentError
-from maintenance.pgarchive import decode
+from maintenance.pgarchive import copytext, decode
 
 #: How much COPY text one chunk carries to one stream (and how much is read at a time).
 CHUNK = 4 << 20
@@ -560,60 +560,31 @@ def _deal(src: IO[bytes], workers: list[_Stream], sizes: dict[bytes, int]) -> by
     the table whose data was cut short, if any."""
     n = len(workers)
     turn = 0
-    table: bytes | None = None  # inside this table's COPY data
-    header: bytes | None = None  # start of a COPY header that spans lines
-    started = [False] * n
-    buf = b""
+    text = copytext.CopyText()
+    copy_sql, started = b"", [False] * n
     while block := src.read(CHUNK):
-        buf = buf + block if buf else block
-        view = memoryview(buf)
-        pos = 0
-        while True:
-            if table is None:
-                nl = buf.find(b"\n", pos)
-                if nl < 0:
-                    break
-                line, pos = buf[pos:nl], nl + 1
-                if header is not None:  # a quoted name with a newline in it
-                    line, header = header + b"\n" + line, None
-                elif not line or line.startswith((b"--", *_PSQL_GUARDS)):
-                    continue
-                match = decode.COPY_HEADER.match(line)
-                if match:
-                    table, copy_sql, started = match.group("name"), line[:-1], [False] * n
-                    sizes[table] = 0
-                elif line.startswith(b"COPY ") and len(line) < 1 << 20:
-                    header = line
-                elif line.startswith(_SESSION_SQL) and line.endswith(b";"):
-                    for w in workers:
-                        w.put("sql", line)
-                else:
-                    raise LoadFailed(
-                        "unexpected statement in the archive's table data (only COPY data "
-                        f"is supported): {line[:120].decode(errors='replace')}"
-                    )
+        for event in text.feed(block):
+            if isinstance(event, copytext.Rows):
+                turn = _send(workers, started, turn, copy_sql, event.view())
+                sizes[event.table] += len(event)
+            elif isinstance(event, copytext.Begin):
+                copy_sql, started = event.sql, [False] * n
+                sizes[event.table] = 0
+            elif isinstance(event, copytext.End):
+                for i, w in enumerate(workers):
+                    if started[i]:
+                        w.put("end")
+            elif event.line.startswith(_PSQL_GUARDS):
                 continue
-            if buf.startswith(b"\\.\n", pos):
-                end, after = pos, pos + 3
+            elif event.line.startswith(_SESSION_SQL) and event.line.endswith(b";"):
+                for w in workers:
+                    w.put("sql", event.line)
             else:
-                k = buf.find(b"\n\\.\n", pos)
-                end, after = (k + 1, k + 4) if k >= 0 else (-1, -1)
-            if end < 0:  # the block goes on: send every complete line
-                last = buf.rfind(b"\n", pos)
-                if last >= pos:
-                    turn = _send(workers, started, turn, copy_sql, view[pos : last + 1])
-                    sizes[table] += last + 1 - pos
-                    pos = last + 1
-                break
-            if end > pos:
-                turn = _send(workers, started, turn, copy_sql, view[pos:end])
-                sizes[table] += end - pos
-            for i, w in enumerate(workers):
-                if started[i]:
-                    w.put("end")
-            table, pos = None, after
-        buf = buf[pos:]
-    return table if table is not None else header
+                raise LoadFailed(
+                    "unexpected statement in the archive's table data (only COPY data "
+                    f"is supported): {event.line[:120].decode(errors='replace')}"
+                )
+    return text.close()
 
 
 def _send(
