@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from maintenance import childenv, clock, pgtools
+from maintenance import clock, pgtools
 from maintenance.backup import inventory, layout, manifest, proof
 from maintenance.backup.inventory import Backup
 from maintenance.backup.layout import Tier
@@ -107,11 +107,7 @@ def _verify(settings: Settings, backup: Backup, level: Level) -> tuple[list[Chec
     t1 = clock.monotonic()
     pg_restore = pgtools.find("pg_restore", settings, _client_major(data))
     try:
-        decoded = decode.decode(
-            backup.path,
-            pg_restore=pg_restore,
-            env=childenv.child_env(),  # decoding to stdout connects nowhere: no credentials
-        )
+        decoded = decode.decode(backup.path, pg_restore=pg_restore)  # no credentials
     except decode.DecodeFailed as exc:
         result.check(
             "decompresses and decodes completely", False, observed=str(exc), expected="no error"

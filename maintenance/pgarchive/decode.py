@@ -9,16 +9,14 @@ a damaged archive; the row counts must equal the ones taken in the dump's snapsh
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import zstandard
 
-from maintenance import redact
+from maintenance import proc
 from maintenance.errors import PermanentError
 from maintenance.pgarchive import copytext
 
@@ -59,7 +57,7 @@ class Decoded:
     dump_bytes: int
 
 
-def chunks(path: Path, size: int = CHUNK) -> Iterator[bytes]:
+def chunks(path: Path, size: int = CHUNK) -> Generator[bytes, None, None]:
     """The decompressed bytes of ``path``, piece by piece. Raises DecodeFailed if it does
     not decompress or is cut short.
 
@@ -96,47 +94,27 @@ def stream_into(path: Path, sink: IO[bytes]) -> int:
     return written
 
 
-def _feed(path: Path, proc: subprocess.Popen[bytes], outcome: dict[str, object]) -> None:
-    assert proc.stdin is not None
-    try:
-        outcome["bytes"] = stream_into(path, proc.stdin)
-    except DecodeFailed as exc:
-        outcome["error"] = exc
-    except BrokenPipeError:
-        outcome["error"] = DecodeFailed("pg_restore stopped reading the archive")
-    finally:
-        with contextlib.suppress(BrokenPipeError):
-            proc.stdin.close()
-
-
-def decode(path: Path, *, pg_restore: str, env: dict[str, str]) -> Decoded:
-    """Decompress ``path`` and decode the whole archive with ``pg_restore -f -``."""
-    proc = subprocess.Popen(
-        [pg_restore, "--file=-"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    outcome: dict[str, object] = {}
-    feeder = threading.Thread(target=_feed, args=(path, proc, outcome), daemon=True)
-    errors: list[bytes] = []
-    err_reader = threading.Thread(
-        target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""), daemon=True
-    )
-    feeder.start()
-    err_reader.start()
+def decode(path: Path, *, pg_restore: str, env: dict[str, str] | None = None) -> Decoded:
+    """Decompress ``path`` and decode the whole archive with ``pg_restore -f -``, counting
+    every table's rows. ``env``: the child's environment (default: the curated one, no
+    credentials: decoding to stdout connects nowhere). Raises DecodeFailed."""
     counter = CopyCounter()
-    assert proc.stdout is not None
-    while chunk := proc.stdout.read(CHUNK):
-        counter.feed(chunk)
-    rc = proc.wait()
-    feeder.join()
-    err_reader.join()
-    if isinstance(outcome.get("error"), DecodeFailed):
-        raise outcome["error"]  # type: ignore[misc]
+    with (
+        contextlib.closing(chunks(path)) as source,
+        proc.child([pg_restore, "--file=-"], env=env, feed=source, stdout=proc.PIPE) as p,
+    ):
+        assert p.stdout is not None
+        while chunk := p.stdout.read(CHUNK):
+            counter.feed(chunk)
+        rc = p.wait()
+    if p.feed_error is not None:
+        if isinstance(p.feed_error, DecodeFailed):
+            raise p.feed_error
+        raise DecodeFailed(f"reading {path.name}: {p.feed_error}")
     if rc != 0:
-        text = redact.scrub(b"".join(errors).decode(errors="replace").strip())
-        raise DecodeFailed(f"pg_restore could not decode the archive (exit {rc}): {text[:2000]}")
+        text = p.stderr_text()[:2000]
+        raise DecodeFailed(f"pg_restore could not decode the archive (exit {rc}): {text}")
+    if not p.fed_all:
+        raise DecodeFailed("pg_restore stopped reading the archive before its end")
     counter.close()
-    return Decoded(rows=counter.counts, dump_bytes=int(outcome.get("bytes", 0)))  # type: ignore[call-overload]
+    return Decoded(rows=counter.counts, dump_bytes=p.fed_bytes)
