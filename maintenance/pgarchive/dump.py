@@ -15,15 +15,13 @@ import contextlib
 import errno
 import hashlib
 import os
-import subprocess
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import zstandard
 
-from maintenance import clock, redact
+from maintenance import clock, proc
 from maintenance.errors import PermanentError, ServiceUnavailable
 
 CHUNK = 1 << 20
@@ -72,12 +70,6 @@ class DumpResult:
     duration_s: float
 
 
-def _stderr_reader(stream: IO[bytes], sink: list[bytes]) -> None:
-    for line in iter(stream.readline, b""):
-        if sum(len(s) for s in sink) < 64_000:
-            sink.append(line)
-
-
 def dump_to(
     temp: Path,
     *,
@@ -105,21 +97,19 @@ def dump_to(
         argv.append(f"--snapshot={snapshot}")
     t0 = clock.monotonic()
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    errors: list[bytes] = []
-    reader = threading.Thread(target=_stderr_reader, args=(proc.stderr, errors), daemon=True)
-    reader.start()
     dump_bytes = 0
     ok = False
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with (
+            os.fdopen(fd, "wb") as handle,
+            proc.child(argv, env=env, stdout=proc.PIPE, name="pg_dump") as p,
+        ):
+            assert p.stdout is not None
             sink = _HashingWriter(handle)
             cctx = zstandard.ZstdCompressor(level=level, threads=threads or -1, write_checksum=True)
             try:
                 with cctx.stream_writer(sink, closefd=False) as zw:  # type: ignore[arg-type]
-                    while chunk := proc.stdout.read(CHUNK):
+                    while chunk := p.stdout.read(CHUNK):
                         zw.write(chunk)
                         dump_bytes += len(chunk)
                 handle.flush()
@@ -130,21 +120,15 @@ def dump_to(
                         f"no space left in {temp.parent} after {sink.bytes} bytes"
                     ) from None
                 raise DumpFailed(f"writing {temp.name}: {exc.strerror or exc}") from None
-        rc = proc.wait()
-        reader.join(timeout=10)
+            rc = p.wait()
         if rc != 0:
-            message = (
-                redact.scrub(b"".join(errors).decode(errors="replace").strip()) or f"exit {rc}"
-            )
+            message = p.stderr_text() or f"exit {rc}"
             if any(t in message for t in _CONNECTION_TROUBLE):
                 raise ServiceUnavailable(f"pg_dump lost the database: {message}")
             raise DumpFailed(f"pg_dump failed (exit {rc}): {message}")
         ok = True
         return DumpResult(sink.bytes, dump_bytes, sink.sha256.hexdigest(), clock.monotonic() - t0)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
         if not ok:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()

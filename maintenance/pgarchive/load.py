@@ -46,13 +46,10 @@ caller drops the half-loaded database. Credentials travel only through the envir
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import queue
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
 import threading
 from collections.abc import Generator, Iterator
@@ -63,7 +60,7 @@ from typing import IO, Any
 import psycopg
 from psycopg import sql
 
-from maintenance import clock, pg, pgtools, redact
+from maintenance import clock, pg, pgtools, proc, redact
 from maintenance.config import Settings
 from maintenance.errors import MaintenanceError, PermanentError
 from maintenance.pgarchive import copytext, decode
@@ -147,31 +144,28 @@ def load(
     mwm = maintenance_work_mem_mb or _default_mwm_mb()
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with _Children() as children:
-        if size < simple_below_bytes:
-            # synchronous_commit=off gains nothing measurable here: no final flush needed
-            env = _env(dsn, {"maintenance_work_mem": f"{mwm}MB"})
-            phases = {
-                "restore": _timed(lambda: _single_stream(archive, dsn, pg_restore, env, children))
-            }
-            method = "pg_restore single stream"
-        else:
-            session = {"synchronous_commit": "off", "maintenance_work_mem": f"{mwm}MB"}
-            env = _env(dsn, session)
-            tmp = Path(tempfile.mkdtemp(prefix=".maint-load-", dir=workdir))
-            try:
-                _check_free(tmp)
-                phases = _phased(
-                    archive, dsn, tmp, pg_restore, env, children,
-                    scratch=scratch, jobs=jobs, streams=streams,
-                    session=session,
-                )  # fmt: skip
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-            phases["sync"] = _timed(lambda: _sync(dsn))
-            method = f"phased: pre-data, {streams} COPY stream(s), post-data -j{jobs}" + (
-                ", unlogged" if scratch else ""
-            )
+    if size < simple_below_bytes:
+        # synchronous_commit=off gains nothing measurable here: no final flush needed
+        env = _env(dsn, {"maintenance_work_mem": f"{mwm}MB"})
+        phases = {"restore": _timed(lambda: _single_stream(archive, dsn, pg_restore, env))}
+        method = "pg_restore single stream"
+    else:
+        session = {"synchronous_commit": "off", "maintenance_work_mem": f"{mwm}MB"}
+        env = _env(dsn, session)
+        tmp = Path(tempfile.mkdtemp(prefix=".maint-load-", dir=workdir))
+        try:
+            _check_free(tmp)
+            phases = _phased(
+                archive, dsn, tmp, pg_restore, env,
+                scratch=scratch, jobs=jobs, streams=streams,
+                session=session,
+            )  # fmt: skip
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        phases["sync"] = _timed(lambda: _sync(dsn))
+        method = f"phased: pre-data, {streams} COPY stream(s), post-data -j{jobs}" + (
+            ", unlogged" if scratch else ""
+        )
     return LoadReport(clock.monotonic() - t0, method, phases)
 
 
@@ -184,7 +178,6 @@ def _phased(
     tmp: Path,
     pg_restore: str,
     env: dict[str, str],
-    children: _Children,
     *,
     scratch: bool,
     jobs: int,
@@ -197,17 +190,17 @@ def _phased(
 
     t = clock.monotonic()
     head = tmp / "head.dump"
-    data_list = _write_head(archive, head, pg_restore, env, children)
+    data_list = _write_head(archive, head, pg_restore, env)
 
     def foreign_keys() -> list[tuple[bytes, bytes | None]]:
         argv = [pg_restore, *common, "--section=post-data", "--file=-", str(head)]
-        return _foreign_keys(children.run(argv, env, "post-data").stdout)
+        return _foreign_keys(_run(argv, env, "post-data").stdout)
 
     fks = foreign_keys() if scratch else None
     phases["toc"] = clock.monotonic() - t
 
     t = clock.monotonic()
-    children.run([pg_restore, *common, "--section=pre-data", dbname, str(head)], env, "pre-data")
+    _run([pg_restore, *common, "--section=pre-data", dbname, str(head)], env, "pre-data")
     if fks is not None:
         _make_unlogged(dsn, fks)
     phases["pre_data"] = clock.monotonic() - t
@@ -220,7 +213,7 @@ def _phased(
         listing = tmp / "tables.list"
         listing.write_text("\n".join(tables) + "\n")
         sizes = _copy_streams(
-            archive, dsn, [pg_restore, *common, "-L", str(listing), "--file=-"], env, children,
+            archive, dsn, [pg_restore, *common, "-L", str(listing), "--file=-"], env,
             streams=streams, session=session,
         )  # fmt: skip
     if others:
@@ -228,9 +221,9 @@ def _phased(
         listing.write_text("\n".join(others) + "\n")
         argv = [pg_restore, *common, "-L", str(listing), dbname]
         if all(_desc(line).startswith("SEQUENCE SET ") for line in others):
-            children.run([*argv, str(head)], env, "sequence values")  # no data blocks to read
+            _run([*argv, str(head)], env, "sequence values")  # no data blocks to read
         else:  # large objects: their data is in the archive's body
-            children.run_fed(argv, env, archive, "data")
+            _run_fed(argv, env, archive, "data")
     phases["data"] = clock.monotonic() - t
 
     t = clock.monotonic()
@@ -244,7 +237,7 @@ def _phased(
     phases["vacuum"] = clock.monotonic() - t
 
     t = clock.monotonic()
-    children.run(
+    _run(
         [pg_restore, *common, "--section=post-data", f"--jobs={jobs}", dbname, str(head)],
         env,
         "post-data",
@@ -253,16 +246,12 @@ def _phased(
     return phases
 
 
-def _single_stream(
-    archive: Path, dsn: str, pg_restore: str, env: dict[str, str], children: _Children
-) -> None:
+def _single_stream(archive: Path, dsn: str, pg_restore: str, env: dict[str, str]) -> None:
     argv = [pg_restore, "--no-owner", "--no-acl", "--exit-on-error", f"--dbname={pg.dbname(dsn)}"]
-    children.run_fed(argv, env, archive, "restore")
+    _run_fed(argv, env, archive, "restore")
 
 
-def _write_head(
-    archive: Path, head: Path, pg_restore: str, env: dict[str, str], children: _Children
-) -> list[str]:
+def _write_head(archive: Path, head: Path, pg_restore: str, env: dict[str, str]) -> list[str]:
     """Write the archive's head (header + TOC) to ``head``; return the data section's
     list (``pg_restore -l`` lines). Grows the head until pg_restore reads the whole TOC."""
     chunks = decompressed(archive)
@@ -280,19 +269,19 @@ def _write_head(
                     out.write(piece)
                     written += len(piece)
                 out.flush()
-                proc = children.run(
+                listed = _run(
                     [pg_restore, "--list", "--section=data", str(head)],
                     env,
                     "reading the table of contents",
                     check=False,
                 )
-                if proc.returncode == 0:
+                if listed.returncode == 0:
                     return [
                         line
-                        for line in proc.stdout.decode(errors="replace").splitlines()
+                        for line in listed.stdout.decode(errors="replace").splitlines()
                         if _LIST_LINE.match(line)
                     ]
-                message = _stderr_text(proc.stderr)
+                message = _message(listed.stderr)
                 if done or "end of file" not in message:
                     raise LoadFailed(f"{archive.name} is not a readable archive: {message}")
                 want *= 4
@@ -514,7 +503,6 @@ def _copy_streams(
     dsn: str,
     argv: list[str],
     env: dict[str, str],
-    children: _Children,
     *,
     streams: int,
     session: dict[str, str],
@@ -526,29 +514,31 @@ def _copy_streams(
     workers = [_Stream(dsn, session, failed) for _ in range(streams)]
     for w in workers:
         w.start()
-    proc = children.spawn(argv, env, stdout=True)
-    feeder = children.feed(proc, archive)
-    assert proc.stdout is not None
     table: bytes | None = None
     sizes: dict[bytes, int] = {}
-    try:
-        table = _deal(proc.stdout, workers, sizes)
-    except _Aborted:
-        pass
-    finally:
+    with contextlib.closing(decompressed(archive)) as source:
+        with proc.child(
+            argv, env=env, feed=source, stdout=proc.PIPE, name="pg_restore", pipe_size=1 << 20
+        ) as p:
+            assert p.stdout is not None
+            try:
+                table = _deal(p.stdout, workers, sizes)
+            except _Aborted:
+                pass
+            finally:
+                for w in workers:
+                    w.stop()
+                if failed.is_set():
+                    p.kill()
+            rc = p.wait()
         for w in workers:
-            w.stop()
-        if failed.is_set():
-            children.kill(proc)
-    rc = proc.wait()
-    for w in workers:
-        w.join(timeout=60)
-    feeder.check()
+            w.join(timeout=60)
+        _check_feed(p, source)
     errors = [w.error for w in workers if w.error is not None]
     if errors:
         raise LoadFailed(f"loading table data: {_db_error(errors[0])}")
     if rc != 0:
-        raise LoadFailed(f"pg_restore (table data) failed (exit {rc}): {children.stderr(proc)}")
+        raise LoadFailed(f"pg_restore (table data) failed (exit {rc}): {_message(p.stderr_text())}")
     if table is not None:
         raise LoadFailed(f"the archive ends inside the data of {table.decode(errors='replace')}")
     return sizes
@@ -601,139 +591,34 @@ def _send(
 # --------------------------------------------------------------------------- children
 
 
-class _Feeder(threading.Thread):
-    """Decompresses the archive into a child's stdin."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], archive: Path) -> None:
-        super().__init__(daemon=True)
-        self.proc = proc
-        self.archive = archive
-        self.chunks = decompressed(archive)
-        self.cut_short = False
-        self.error: str | None = None
-
-    def run(self) -> None:
-        assert self.proc.stdin is not None
-        try:
-            for piece in self.chunks:
-                self.proc.stdin.write(piece)
-        except LoadFailed as exc:
-            self.error = str(exc)
-        except (BrokenPipeError, ValueError):
-            self.cut_short = True  # the child stopped reading: its exit status tells why
-        except OSError as exc:
-            self.error = f"reading {self.archive.name}: {exc.strerror or exc}"
-        finally:
-            with contextlib.suppress(OSError, ValueError):
-                self.proc.stdin.close()
-
-    def check(self) -> None:
-        """Raise the decompression's error, if any. Once the child has succeeded, also
-        read what it did not need, so that zstd's checksum (at the end) is checked."""
-        self.join()
-        if self.error is None and self.cut_short and self.proc.returncode == 0:
-            try:
-                for _ in self.chunks:
-                    pass
-            except LoadFailed as exc:
-                self.error = str(exc)
-        self.chunks.close()
-        if self.error is not None:
-            raise LoadFailed(self.error)
-
-
-class _Children:
-    """Every child process of one load: spawned in their own process group (pg_restore
-    -j forks workers), their stderr collected, all killed when the load ends early."""
-
-    def __init__(self) -> None:
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.errors: dict[int, list[bytes]] = {}
-
-    def __enter__(self) -> _Children:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for proc in self.procs:
-            self.kill(proc)
-
-    def spawn(
-        self, argv: list[str], env: dict[str, str], *, stdin: bool = True, stdout: bool = False
-    ) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=env,
-            start_new_session=True,
+def _run(argv: list[str], env: dict[str, str], what: str, *, check: bool = True) -> proc.Completed:
+    """Run pg_restore to its end; raise LoadFailed if it fails and ``check``."""
+    done = proc.run(argv, env=env, name="pg_restore")
+    if check and done.returncode != 0:
+        raise LoadFailed(
+            f"pg_restore ({what}) failed (exit {done.returncode}): {_message(done.stderr)}"
         )
-        self.procs.append(proc)
-        sink: list[bytes] = []
-        self.errors[proc.pid] = sink
-        assert proc.stderr is not None
-        threading.Thread(target=_collect, args=(proc.stderr, sink), daemon=True).start()
-        if stdout and proc.stdout is not None:
-            setpipe = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux: fewer, larger reads
-            if setpipe is not None:
-                with contextlib.suppress(OSError):
-                    fcntl.fcntl(proc.stdout.fileno(), setpipe, 1 << 20)
-        return proc
-
-    def feed(self, proc: subprocess.Popen[bytes], archive: Path) -> _Feeder:
-        feeder = _Feeder(proc, archive)
-        feeder.start()
-        return feeder
-
-    def run(
-        self, argv: list[str], env: dict[str, str], what: str, *, check: bool = True
-    ) -> subprocess.CompletedProcess[bytes]:
-        """Run a child to its end; raise LoadFailed if it fails and ``check``."""
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            start_new_session=True,
-        )
-        self.procs.append(proc)
-        out, err = proc.communicate()
-        if check and proc.returncode != 0:
-            raise LoadFailed(
-                f"pg_restore ({what}) failed (exit {proc.returncode}): {_stderr_text(err)}"
-            )
-        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
-
-    def run_fed(self, argv: list[str], env: dict[str, str], archive: Path, what: str) -> None:
-        """Run ``argv`` reading the decompressed archive on its stdin."""
-        proc = self.spawn(argv, env)
-        feeder = self.feed(proc, archive)
-        rc = proc.wait()
-        feeder.check()
-        if rc != 0:
-            raise LoadFailed(f"pg_restore ({what}) failed (exit {rc}): {self.stderr(proc)}")
-
-    def stderr(self, proc: subprocess.Popen[bytes]) -> str:
-        if proc.stderr is not None:
-            with contextlib.suppress(OSError, ValueError):
-                proc.stderr.close()
-        return _stderr_text(b"".join(self.errors.get(proc.pid, [])))
-
-    @staticmethod
-    def kill(proc: subprocess.Popen[bytes]) -> None:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=30)
+    return done
 
 
-def _collect(stream: IO[bytes], sink: list[bytes]) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        for line in iter(stream.readline, b""):
-            if sum(len(s) for s in sink) < 64_000:
-                sink.append(line)
+def _run_fed(argv: list[str], env: dict[str, str], archive: Path, what: str) -> None:
+    """Run pg_restore reading the decompressed archive on its stdin."""
+    with contextlib.closing(decompressed(archive)) as source:
+        with proc.child(argv, env=env, feed=source, name="pg_restore") as p:
+            rc = p.wait()
+        _check_feed(p, source)
+    if rc != 0:
+        raise LoadFailed(f"pg_restore ({what}) failed (exit {rc}): {_message(p.stderr_text())}")
+
+
+def _check_feed(p: proc.Child, source: Iterator[bytes]) -> None:
+    """Raise the decompression's error, if any. Once the child has succeeded without
+    reading all of the archive, read the rest: zstd's checksum is at its end."""
+    if p.feed_error is not None:
+        raise p.feed_error
+    if not p.fed_all and p.returncode == 0:
+        for _ in source:
+            pass
 
 
 # --------------------------------------------------------------------------- helpers
@@ -767,8 +652,8 @@ def _db_error(exc: BaseException) -> str:
     return redact.scrub(text)[:2000]
 
 
-def _stderr_text(data: bytes) -> str:
-    return redact.scrub(data.decode(errors="replace").strip())[:2000] or "no message"
+def _message(stderr: str) -> str:
+    return stderr[:2000] or "no message"
 
 
 def _desc(line: str) -> str:

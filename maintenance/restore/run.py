@@ -22,13 +22,12 @@ The output is the RESTORE VERIFICATION CHECKLIST, filled in.
 
 from __future__ import annotations
 
-import subprocess
 from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
-from maintenance import api, childenv, clock, dbcheck, pg, pgtools, redact
+from maintenance import api, childenv, clock, dbcheck, pg, pgtools, proc, redact
 from maintenance.backup import inventory, layout, manifest, proof
 from maintenance.backup import verify as backup_verify
 from maintenance.backup.inventory import Backup
@@ -104,18 +103,13 @@ def run_hook(argv: list[str] | None, timeout_s: float, what: str, context: dict[
     if not argv:
         return "not configured"
     try:
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            env=childenv.child_env(context),
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        done = proc.run(argv, env=childenv.child_env(context), timeout=timeout_s)
+    except (OSError, proc.ChildTimeout) as exc:
         raise HookFailed(f"{what}: {redact.scrub(str(exc))}") from None
-    if proc.returncode != 0:
-        tail = redact.scrub((proc.stderr or proc.stdout).strip())[-500:]
-        raise HookFailed(f"{what}: {argv[0]} exited {proc.returncode}: {tail}")
+    if done.returncode != 0:
+        out = redact.scrub(done.stdout.decode(errors="replace").strip())
+        tail = (done.stderr or out)[-500:]
+        raise HookFailed(f"{what}: {argv[0]} exited {done.returncode}: {tail}")
     return f"{argv[0]} exited 0"
 
 
