@@ -144,7 +144,7 @@ def main() -> None:
         gz, zst = work / "backup.sql.gz", work / "backup.dump.zst"
         playbook_backup(pg.libpq_env(source_dsn), gz, pg_dump)
         made = dump.dump_to(
-            zst, pg_dump=pg_dump, env=pg.libpq_env(source_dsn), snapshot=None, level=3, threads=0
+            zst, pg_dump=pg_dump, dsn=source_dsn, snapshot=None, level=3, threads=0
         )
         sizes = {
             "playbook_sql_gz": gz.stat().st_size,

@@ -123,7 +123,7 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
         written = dump.dump_to(
             temp,
             pg_dump=pg_dump,
-            env=pg.libpq_env(target),
+            dsn=target,
             snapshot=snap[0] if snap else None,
             level=s.backup_compression_level,
             threads=s.backup_compression_threads,

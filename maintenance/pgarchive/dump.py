@@ -7,6 +7,14 @@ is smaller than ``pg_dump | gzip`` and runs at the dump's own speed. Decompresse
 it is a plain custom archive: ``pg_restore`` (with ``-j``) restores it.
 
 The SHA-256 of the written file is computed on the way, so no second read is needed.
+
+Whether a failed dump is worth retrying is asked of the server, not read from pg_dump's
+stderr: pg_dump exits 1 whatever went wrong, and its messages quote names from the
+database (a table called "could not connect" made a lock timeout look like a lost
+server). After a failure a fresh connection is tried: one that does not get through
+means the server is gone (ServiceUnavailable, retried); one the server refuses is its
+answer (ServiceRefused); one that works means the server is fine and pg_dump's failure
+will repeat (DumpFailed). stderr is kept as the message.
 """
 
 from __future__ import annotations
@@ -19,22 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import psycopg
 import zstandard
 
-from maintenance import clock, proc
-from maintenance.errors import PermanentError, ServiceUnavailable
+from maintenance import clock, errors, pg, proc
+from maintenance.errors import PermanentError, ServiceRefused, ServiceUnavailable
 
 CHUNK = 1 << 20
 #: A backup file is its owner's only (backup/layout.py writes the same mode).
 FILE_MODE = 0o600
-_CONNECTION_TROUBLE = (
-    "could not connect",
-    "connection to server",
-    "server closed the connection",
-    "terminating connection",
-    "Connection refused",
-    "timeout expired",
-)
 
 
 class DumpFailed(PermanentError):
@@ -74,17 +75,18 @@ def dump_to(
     temp: Path,
     *,
     pg_dump: str,
-    env: dict[str, str],
+    dsn: str,
     snapshot: str | None,
     level: int,
     threads: int,
     lock_wait_timeout_s: int = 300,
 ) -> DumpResult:
-    """Run pg_dump (database and credentials from ``env``) into ``temp``, zstd-compressed.
+    """Run pg_dump on the database of ``dsn`` (its credentials through the environment,
+    never argv) into ``temp``, zstd-compressed.
 
     ``temp`` is created exclusively (0600) and removed if anything fails; the caller
-    renames it to its final name. Raises DiskFull, DumpFailed, or ServiceUnavailable
-    when pg_dump lost its server.
+    renames it to its final name. Raises DiskFull, DumpFailed, ServiceUnavailable when
+    the server is gone, ServiceRefused when it refuses a connection.
     """
     argv = [
         pg_dump,
@@ -102,7 +104,7 @@ def dump_to(
     try:
         with (
             os.fdopen(fd, "wb") as handle,
-            proc.child(argv, env=env, stdout=proc.PIPE, name="pg_dump") as p,
+            proc.child(argv, env=pg.libpq_env(dsn), stdout=proc.PIPE, name="pg_dump") as p,
         ):
             assert p.stdout is not None
             sink = _HashingWriter(handle)
@@ -123,8 +125,7 @@ def dump_to(
             rc = p.wait()
         if rc != 0:
             message = p.stderr_text() or f"exit {rc}"
-            if any(t in message for t in _CONNECTION_TROUBLE):
-                raise ServiceUnavailable(f"pg_dump lost the database: {message}")
+            _raise_if_unreachable(dsn, message)
             raise DumpFailed(f"pg_dump failed (exit {rc}): {message}")
         ok = True
         return DumpResult(sink.bytes, dump_bytes, sink.sha256.hexdigest(), clock.monotonic() - t0)
@@ -132,3 +133,19 @@ def dump_to(
         if not ok:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
+
+
+def _raise_if_unreachable(dsn: str, message: str) -> None:
+    """After pg_dump failed: raise ServiceUnavailable if the server does not answer a new
+    connection (or loses it at once), ServiceRefused if it refuses one; return if it
+    answers (pg_dump's failure is then its own)."""
+    try:
+        with pg.connect(dsn) as conn:
+            conn.execute("SELECT 1")
+    except ServiceUnavailable:
+        raise ServiceUnavailable(f"pg_dump lost the database: {message}") from None
+    except ServiceRefused as exc:
+        raise ServiceRefused(f"{exc} (pg_dump: {message})") from None
+    except psycopg.OperationalError as exc:
+        if errors.is_transient(exc):
+            raise ServiceUnavailable(f"pg_dump lost the database: {message}") from None

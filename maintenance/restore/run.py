@@ -129,7 +129,7 @@ def forensic_dump(
     written = dump.dump_to(
         temp,
         pg_dump=pgtools.find("pg_dump", settings, major),
-        env=pg.libpq_env(dsn),
+        dsn=dsn,
         snapshot=None,
         level=settings.backup_compression_level,
         threads=settings.backup_compression_threads,

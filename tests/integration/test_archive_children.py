@@ -17,7 +17,7 @@ import psutil
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
-from maintenance import pg, pgtools
+from maintenance import pgtools
 from maintenance.config import load_settings
 from maintenance.pgarchive import decode, dump
 from tests.conftest import wait_for
@@ -35,7 +35,7 @@ def archive(target_db: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     dump.dump_to(
         path,
         pg_dump=pgtools.find("pg_dump", load_settings(), major),
-        env=pg.libpq_env(target_db),
+        dsn=target_db,
         snapshot=None,
         level=3,
         threads=0,

@@ -44,7 +44,7 @@ def big_archive(
         dump.dump_to(
             path,
             pg_dump=pgtools.find("pg_dump", load_settings(), major),
-            env=pg.libpq_env(src),
+            dsn=src,
             snapshot=None,
             level=3,
             threads=0,

@@ -112,7 +112,7 @@ def archive(
     dump.dump_to(
         path,
         pg_dump=pgtools.find("pg_dump", settings, server_major),
-        env=pg.libpq_env(source),
+        dsn=source,
         snapshot=None,
         level=3,
         threads=0,
