@@ -8,7 +8,12 @@ archive that ``pg_restore`` restores.
 * :mod:`.dump`: pg_dump -> zstd -> a private temp file, hashed on the way
 * :mod:`.decode`: the zstd reader; the whole archive read back through
   ``pg_restore -f -`` and every table's rows counted
-* :mod:`.load`: the phased loader: the archive into an empty database, fast
+* :mod:`.copytext`: the one reader of pg_restore's COPY text (decode and the loader)
+* :mod:`.load`: the phased loader: the archive into an empty database, fast; its parts:
+  :mod:`.toc` (the archive's head), :mod:`.streams` (the COPY streams), :mod:`.server`
+  (UNLOGGED, VACUUM, the final flush), :mod:`.pgrestore` (pg_restore, fed or not)
+* :mod:`.errors`: ArchiveError and its kinds: DumpFailed, DiskFull, DecodeFailed,
+  LoadFailed
 
 Every child process goes through :mod:`maintenance.proc`.
 """

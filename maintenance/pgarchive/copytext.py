@@ -12,7 +12,7 @@ COPY's text format escapes newlines and backslashes inside values, so every row 
 line and a line ``\\.`` only ever ends a block; a quoted table name may hold a newline,
 so a header can span lines. Full verification counts the rows
 (:class:`maintenance.pgarchive.decode.CopyCounter`); the loader deals them out to its
-COPY streams (:mod:`maintenance.pgarchive.load`). Both read the script through
+COPY streams (:mod:`maintenance.pgarchive.streams`). Both read the script through
 :class:`CopyText`, which hands out rows in large pieces of whole lines, never row by
 row: no per-row Python work.
 """

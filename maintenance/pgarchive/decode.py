@@ -17,14 +17,10 @@ from typing import IO, Any
 import zstandard
 
 from maintenance import proc
-from maintenance.errors import PermanentError
 from maintenance.pgarchive import copytext
+from maintenance.pgarchive.errors import DecodeFailed
 
 CHUNK = 1 << 20
-
-
-class DecodeFailed(PermanentError):
-    """The backup file could not be read back completely."""
 
 
 class CopyCounter:

@@ -31,19 +31,12 @@ import psycopg
 import zstandard
 
 from maintenance import clock, errors, pg, proc
-from maintenance.errors import PermanentError, ServiceRefused, ServiceUnavailable
+from maintenance.errors import ServiceRefused, ServiceUnavailable
+from maintenance.pgarchive.errors import DiskFull, DumpFailed
 
 CHUNK = 1 << 20
 #: A backup file is its owner's only (backup/layout.py writes the same mode).
 FILE_MODE = 0o600
-
-
-class DumpFailed(PermanentError):
-    """pg_dump or the write of its output failed; no file was left under a final name."""
-
-
-class DiskFull(DumpFailed):
-    """The backup folder ran out of space."""
 
 
 class _HashingWriter:
