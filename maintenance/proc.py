@@ -122,10 +122,8 @@ class Child:
     ) -> None:
         if isinstance(argv, str | bytes) or not argv:
             raise TypeError("argv must be a non-empty list of arguments, not a string")
-        if stdin is not None and stdin != PIPE:
-            raise ValueError("stdin is None or PIPE; pass data with feed=")
-        if stdin is not None and feed is not None:
-            raise ValueError("stdin=PIPE and feed= exclude each other")
+        if stdin not in (None, PIPE) or (stdin is not None and feed is not None):
+            raise ValueError("stdin is None or PIPE (not with feed=, which fills it)")
         self.argv = [str(a) for a in argv]
         self.name = name or os.path.basename(self.argv[0])
         self._env = dict(childenv.child_env() if env is None else env)
@@ -255,7 +253,7 @@ class Child:
         assert popen.stderr is not None
         starts = [threading.Thread(target=self._read_stderr, name=f"{self.name}-stderr")]
         if self._feed_source is not None:
-            self._feeder = threading.Thread(target=self._feed, name=f"{self.name}-feed")
+            self._feeder = threading.Thread(target=self._feed, name=f"{self.name}-stdin")
             starts.append(self._feeder)
         if self._timeout is not None:
             self._watchdog = threading.Thread(target=self._watch, name=f"{self.name}-watchdog")
@@ -348,14 +346,17 @@ class Child:
         for thread in self._threads:
             thread.join(JOIN_S)
         popen = self._popen_()
-        for stream in (popen.stdin, popen.stdout, popen.stderr):
-            if stream is not None:
+        # A thread still stuck on a pipe (a grandchild holds its other end) keeps it:
+        # closed under the thread, its fd number could be reused by another file.
+        busy = {t.name for t in self._threads if t.is_alive()}
+        for what in ("stdin", "stdout", "stderr"):
+            stream = getattr(popen, what)
+            if stream is not None and f"{self.name}-{what}" not in busy:
                 with contextlib.suppress(OSError, ValueError):
                     stream.close()
 
 
-#: ``with proc.child(argv, ...) as p:`` reads as what it is.
-child = Child
+child = Child  #: ``with proc.child(argv, ...) as p:``
 
 
 def _launch(argv: list[str], env: Mapping[str, str]) -> list[str]:
