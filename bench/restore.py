@@ -42,7 +42,7 @@ import psycopg
 from bench.common import RESULTS, add_source_args, machine, median, playbook_backup, source, timed
 from maintenance import dbcheck, pg, pgtools
 from maintenance.config import Settings, load_settings
-from maintenance.pgarchive import dump
+from maintenance.pgarchive import decode, dump
 from maintenance.pgarchive import load as loader
 
 GOAL = 1.5
@@ -71,7 +71,7 @@ def single_stream(pg_restore: str, env: dict[str, str], archive: Path) -> None:
         env=env,
     )
     assert proc.stdin is not None
-    for piece in loader.decompressed(archive):
+    for piece in decode.chunks(archive):
         proc.stdin.write(piece)
     proc.stdin.close()
     if proc.wait() != 0:
@@ -83,7 +83,7 @@ def parallel_reference(pg_restore: str, env: dict[str, str], archive: Path, work
     plain = work / "reference.dump"
     try:
         with plain.open("wb") as out:
-            for piece in loader.decompressed(archive):
+            for piece in decode.chunks(archive):
                 out.write(piece)
         subprocess.run(
             [pg_restore, "--no-owner", "--no-acl", "--exit-on-error", "--jobs=2",
