@@ -16,6 +16,7 @@ from maintenance.backup.layout import Tier
 from maintenance.cli.fit import Column, FirstFit, Grid, Note, one_line
 from maintenance.cli.render import (
     compact,
+    end_run,
     local,
     out,
     print_json,
@@ -118,7 +119,9 @@ def _list_forensics(settings: Any, as_json: bool) -> None:
         ]
         columns = [Column("name"), Column("database"), Column("taken"), Column("size", right=True)]
         columns += [Column("status"), Column("restore run")]
-        out.print(Grid(columns, rows, title=f"forensic dumps in {folder} (times in {settings.zone.key})"))
+        out.print(
+            Grid(columns, rows, title=f"forensic dumps in {folder} (times in {settings.zone.key})")
+        )
     _leftovers(inv.temp_files, inv.stray_files)
 
 
@@ -142,7 +145,9 @@ def backups_table(backups: list[inventory.Backup], zone: ZoneInfo, title: str) -
                 d = drills[-1]
                 drill = "passed" if d.passed else "FAILED"
                 drill += f" {when(d.at, zone)}" if drill_time else ""
-            word, _, note = ("broken", "", b.problem) if b.problem else b.status.value.partition(": ")
+            word, _, note = (
+                ("broken", "", b.problem) if b.problem else b.status.value.partition(": ")
+            )
             cells: list[Any] = [b.id]
             if not short:
                 cells += [b.tier.value, when(b.created_at, zone)]
@@ -288,8 +293,8 @@ def _finish(outcome: runner.Outcome, as_json: bool) -> None:
         show_run(row, settings.zone)
     else:
         out.print(f"{outcome.task}: {styled(outcome.status.value)} {outcome.summary}")
-    if outcome.bad_input:
-        from maintenance.cli.render import err
-
-        err.print(f"[red]bad input[/]: {outcome.error_message}")
-    raise typer.Exit(outcome.exit_code)
+    end_run(
+        outcome.exit_code,
+        history_error=outcome.history_error,
+        bad_input=(outcome.error_message or "") if outcome.bad_input else None,
+    )

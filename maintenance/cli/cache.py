@@ -13,12 +13,19 @@ from typing import Any
 
 import typer
 from rich.console import Group, RenderableType
-from rich.markup import escape
 from rich.text import Text
 
 from maintenance import catalog, runner
 from maintenance.cli.fit import Column, Grid, KeyValues, Note, one_line, wrap
-from maintenance.cli.render import Checklist, duration, err, out, print_json, print_run, status_text
+from maintenance.cli.render import (
+    Checklist,
+    duration,
+    end_run,
+    out,
+    print_json,
+    print_run,
+    status_text,
+)
 from maintenance.config import get_settings
 from maintenance.errors import MaintenanceError
 from maintenance.history import store
@@ -52,13 +59,11 @@ def _run(task: str, params: dict[str, Any], as_json: bool) -> None:
             )
     else:
         out.print(Group(*parts(outcome)))
-    if outcome.history_error:
-        err.print(
-            "[yellow]warning[/]: the run was not fully recorded: " + escape(outcome.history_error)
-        )
-    if outcome.bad_input:
-        err.print("[red]bad input[/]: " + escape(outcome.error_message or ""))
-    raise typer.Exit(outcome.exit_code)
+    end_run(
+        outcome.exit_code,
+        history_error=outcome.history_error,
+        bad_input=(outcome.error_message or "") if outcome.bad_input else None,
+    )
 
 
 def parts(outcome: runner.Outcome) -> list[RenderableType]:

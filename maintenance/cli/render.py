@@ -12,11 +12,13 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
+import typer
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.errors import MarkupError
+from rich.markup import escape
 from rich.text import Text
 
 from maintenance.cli.fit import Column, FirstFit, Grid, KeyValues, Note, one_line, width_for
@@ -286,3 +288,13 @@ def _param(value: Any) -> str:
 
 def show_run(run: JobRun, zone: ZoneInfo) -> None:
     out.print(Group(*run_parts(run, zone)))
+
+
+def end_run(exit_code: int, *, history_error: str | None, bad_input: str | None) -> NoReturn:
+    """How every command that ran a task ends: say what the record missed and what input
+    was refused (on stderr), then exit with the run's code."""
+    if history_error:
+        err.print("[yellow]warning[/]: the run was not fully recorded: " + escape(history_error))
+    if bad_input is not None:
+        err.print("[red]bad input[/]: " + escape(bad_input))
+    raise typer.Exit(exit_code)

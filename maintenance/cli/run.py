@@ -13,7 +13,7 @@ from rich.text import Text
 from maintenance import catalog, dispatch, redact, runner
 from maintenance.cli import follow
 from maintenance.cli.fit import wrap
-from maintenance.cli.render import err, out, print_json, print_run
+from maintenance.cli.render import end_run, err, out, print_json, print_run
 from maintenance.config import Settings, get_settings
 from maintenance.errors import BadInput, MaintenanceError, ParamError
 from maintenance.history import store
@@ -66,13 +66,11 @@ def run(
         return
     outcome = runner.execute(spec, raw, settings=settings, trigger=Trigger.CLI)
     _report(outcome, raw, settings, as_json)
-    if outcome.history_error:
-        err.print(
-            "[yellow]warning[/]: the run was not fully recorded: " + escape(outcome.history_error)
-        )
-    if outcome.bad_input:
-        err.print("[red]bad input[/]: " + escape(outcome.error_message or ""))
-    raise typer.Exit(outcome.exit_code)
+    end_run(
+        outcome.exit_code,
+        history_error=outcome.history_error,
+        bad_input=(outcome.error_message or "") if outcome.bad_input else None,
+    )
 
 
 def _report(
