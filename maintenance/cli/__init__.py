@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from maintenance import logs_setup, redact
-from maintenance.cli import backups, db, demo, history, restore, run
+from maintenance.cli import backups, db, demo, history, logs, restore, run
 from maintenance.cli.render import err
 from maintenance.errors import BadInput, ConfigError, MaintenanceError
 
@@ -37,6 +37,7 @@ app = typer.Typer(
 app.add_typer(backups.app, name="backups")
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
+app.add_typer(logs.app, name="logs")
 run.register(app)
 history.register(app)
 restore.register(app)

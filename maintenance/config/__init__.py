@@ -15,6 +15,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     retention   backup.retention: ages, floors, forensic dumps
     offsite     backup.offsite
     restore     maint restore, restore.drill, checks of a restored copy
+    logs        logs.rotate, logs.cleanup, logs.report: patterns, rotation, hosts
     flower      Flower
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
@@ -57,6 +58,7 @@ from maintenance.config.backup import BackupSection
 from maintenance.config.core import CoreSection
 from maintenance.config.flower import FlowerSection
 from maintenance.config.logging import LoggingSection
+from maintenance.config.logs import LogsSection
 from maintenance.config.offsite import OffsiteSection
 from maintenance.config.restore import RestoreSection
 from maintenance.config.retention import RetentionSection
@@ -84,6 +86,7 @@ SECTIONS: tuple[type[Section], ...] = (
     RetentionSection,
     OffsiteSection,
     RestoreSection,
+    LogsSection,
     FlowerSection,
 )
 
@@ -91,6 +94,7 @@ SECTIONS: tuple[type[Section], ...] = (
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
     FlowerSection,
+    LogsSection,
     RestoreSection,
     OffsiteSection,
     RetentionSection,
