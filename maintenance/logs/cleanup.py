@@ -75,13 +75,19 @@ def cleanup(ctx: RunContext, params: CleanupParams) -> Result:
         )
         # 2. monthly archives
         inv = _list(root, policy)
-        folder = root.subdir(ARCHIVE_DIR) if not dry else root.path / ARCHIVE_DIR
+        folder = root.path / ARCHIVE_DIR
         past = cleanup_plan.past_compressed(inv, policy.zone, clock.now())
         hashes = _hashes(root, past)
         parts = _parts(folder, {cleanup_plan.month_of(m.entry, policy.zone) for m in past})
         work, waiting = cleanup_plan.archive_plan(inv, parts, hashes, clock.now(), policy.zone)
         written: list[dict[str, Any]] = []
         problems: list[str] = []
+        if work and not dry:
+            try:
+                root.subdir(ARCHIVE_DIR)
+            except MaintenanceError as exc:  # a file or a link where the folder goes
+                problems.append(str(exc))
+                work = []
         for w in work:
             files = [(m, hashes[m.name]) for m in w.files]
             name = archive.part_name(w.month, w.number)

@@ -62,7 +62,7 @@ def report(ctx: RunContext, params: ReportParams) -> Result:
         for base, fam in sorted(inv.families.items()):
             found, pos = scan.scan_family(root, fam, st.positions.get(base), st.report_at)
             errors[base] = found
-            if pos is not None:
+            if pos:
                 positions[base] = pos
         unreadable = [p for e in errors.values() for p in e.problems]
         usage = disk_usage(root.path)

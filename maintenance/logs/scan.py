@@ -6,11 +6,12 @@ The first few lines of each log are quoted, cut to :data:`LINE_MAX` characters, 
 secrets masked (every known secret, URL and conninfo passwords, ``Bearer`` tokens, and
 the value of any ``key=value`` or ``"key": "value"`` whose key is a secret name).
 
-"Since the previous report": the report records, per live log, its (device, inode), the
-offset it read up to (whole lines only) and a hash of its first bytes. The next report
-reads every file of the log written since then, oldest first; the one that was the live
-log then (found by inode while plain, by its first bytes once compressed) from that
-offset, the others whole. With no previous report, the live logs are read whole.
+"Since the previous report": the report records, for each file it read, its (device,
+inode), the offset it read up to (whole lines only) and a hash of its first bytes. The
+next report reads every file of the log written since then, oldest first, each from
+where the previous one stopped in it (found by inode while plain, by its first bytes once
+compressed), or whole if it had not read it. With no previous report, the live logs are
+read whole.
 """
 
 from __future__ import annotations
@@ -135,11 +136,11 @@ def head_hash(data: bytes) -> str:
 def scan_family(
     root: LogRoot,
     fam: Family,
-    previous: Position | None,
+    previous: list[Position] | None,
     previous_at: datetime | None,
-) -> tuple[LogErrors, Position | None]:
+) -> tuple[LogErrors, list[Position]]:
     """Count ``fam``'s lines written since the previous report; return them and the
-    position to record for its live log."""
+    positions to record: where reading stopped in each file read."""
     found = LogErrors()
     files: list[tuple[Entry, bool]] = []
     if previous_at is not None:
@@ -149,7 +150,7 @@ def scan_family(
         ]
     if fam.live is not None:
         files.append((fam.live, False))
-    position = None
+    positions: list[Position] = []
     for entry, compressed in files:
         is_live = entry is fam.live
         try:
@@ -159,32 +160,32 @@ def scan_family(
                 )
                 raw.seek(0)
                 stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if compressed else raw
-                skip = _resume(entry, compressed, head, previous)
+                skip = _resume(entry, compressed, head, previous or [])
                 read = skip
                 for data in _lines(stream, skip, whole=not is_live):
                     count_lines(data, found, entry.name)
                     read += len(data)
                 found.bytes_read += read - skip
                 found.files.append(entry.name)
-                if is_live:
-                    position = Position(entry.dev, entry.ino, read, head_hash(head[:read]))
+                positions.append(Position(entry.dev, entry.ino, read, head_hash(head[:read])))
         except (OSError, EOFError, MaintenanceError) as exc:
             found.problems.append(f"{entry.name}: {exc}")
-    return found, position
+    return found, positions
 
 
-def _resume(entry: Entry, compressed: bool, head: bytes, previous: Position | None) -> int:
-    """Where to start reading this file: at the previous report's offset if it is the file
-    that was the live log then, else at 0."""
-    if previous is None or previous.offset == 0:
-        return 0
-    if not compressed and entry.key != (previous.dev, previous.ino):
-        return 0
-    if head_hash(head[: min(previous.offset, HEAD_BYTES)]) != previous.head:
-        return 0  # truncated or replaced in place: read it all
-    if not compressed and entry.size < previous.offset:
-        return 0
-    return previous.offset
+def _resume(entry: Entry, compressed: bool, head: bytes, previous: list[Position]) -> int:
+    """Where to start reading this file: where the previous report stopped in it, if it
+    read it (the same inode while plain; the same first bytes once compressed, the
+    longest such), else at 0."""
+    best = 0
+    for p in previous:
+        if p.offset == 0 or p.offset <= best:
+            continue
+        if not compressed and (entry.key != (p.dev, p.ino) or entry.size < p.offset):
+            continue
+        if head_hash(head[: min(p.offset, HEAD_BYTES)]) == p.head:
+            best = p.offset
+    return best
 
 
 def severity(counts: dict[str, int]) -> str:

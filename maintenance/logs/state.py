@@ -30,12 +30,13 @@ from maintenance.logs.inventory import STATE_DIR
 
 STATE_FILE = "state.json"
 LOCK_FILE = "lock"
-VERSION = 1
+VERSION = 2
 
 
 @dataclass
 class Position:
-    """Where the previous report stopped in one live log."""
+    """Where the previous report stopped in one file of a log (the live one, or a
+    rotated one it read whole)."""
 
     dev: int
     ino: int
@@ -50,14 +51,14 @@ class Position:
 class State:
     rotated: dict[str, datetime] = field(default_factory=dict)
     report_at: datetime | None = None
-    positions: dict[str, Position] = field(default_factory=dict)
+    positions: dict[str, list[Position]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": VERSION,
             "rotated": {k: v.isoformat() for k, v in sorted(self.rotated.items())},
             "report_at": self.report_at.isoformat() if self.report_at else None,
-            "positions": {k: p.to_dict() for k, p in sorted(self.positions.items())},
+            "positions": {k: [p.to_dict() for p in ps] for k, ps in sorted(self.positions.items())},
         }
 
     @classmethod
@@ -67,10 +68,10 @@ class State:
             out.rotated[str(k)] = datetime.fromisoformat(v)
         if data.get("report_at"):
             out.report_at = datetime.fromisoformat(data["report_at"])
-        for k, p in (data.get("positions") or {}).items():
-            out.positions[str(k)] = Position(
-                int(p["dev"]), int(p["ino"]), int(p["offset"]), str(p["head"])
-            )
+        for k, ps in (data.get("positions") or {}).items():
+            out.positions[str(k)] = [
+                Position(int(p["dev"]), int(p["ino"]), int(p["offset"]), str(p["head"])) for p in ps
+            ]
         return out
 
 
