@@ -42,6 +42,8 @@ from maintenance.units import human_bytes
 ROTATED_WITHIN = timedelta(hours=26)
 PLAIN_FOR = timedelta(days=1)
 AT_HAND_DAYS = 7
+#: With no previous report, the files written in the last day are read.
+FIRST_REPORT_COVERS = timedelta(days=1)
 
 
 class ReportParams(Params):
@@ -60,7 +62,8 @@ def report(ctx: RunContext, params: ReportParams) -> Result:
         errors: dict[str, scan.LogErrors] = {}
         positions = {}
         for base, fam in sorted(inv.families.items()):
-            found, pos = scan.scan_family(root, fam, st.positions.get(base), st.report_at)
+            since = previous_at or started - FIRST_REPORT_COVERS
+            found, pos = scan.scan_family(root, fam, st.positions.get(base), since)
             errors[base] = found
             if pos:
                 positions[base] = pos

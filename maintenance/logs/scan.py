@@ -10,8 +10,8 @@ the value of any ``key=value`` or ``"key": "value"`` whose key is a secret name)
 inode), the offset it read up to (whole lines only) and a hash of its first bytes. The
 next report reads every file of the log written since then, oldest first, each from
 where the previous one stopped in it (found by inode while plain, by its first bytes once
-compressed), or whole if it had not read it. With no previous report, the live logs are
-read whole.
+compressed), or whole if it had not read it. With no previous report, the files written
+in the last day are read whole.
 """
 
 from __future__ import annotations
