@@ -98,6 +98,12 @@ class LogsSection(Section):
         description="logs.report fails when everything under MAINT_LOG_ROOT takes more disk "
         "than this (the playbook's 50 GB).",
     )
+    log_writers_visible: bool | None = Field(
+        None,
+        description="Whether this worker sees the processes that write the logs (same host "
+        "or PID namespace): only then is an empty live log deleted (when none holds it open). "
+        "Unset: yes when PID 1 is the host's init, no in a container of its own.",
+    )
     log_compress_workers: int = Field(
         0,
         ge=0,

@@ -49,14 +49,13 @@ def cleanup(ctx: RunContext, params: CleanupParams) -> Result:
     with LogRoot(settings.log_root) as root, state.host_lock(root, ctx.task):
         # 1. compress what is more than a day old
         inv = _list(root, policy)
-        keys = [
-            m.entry.key
-            for f in inv.families.values()
-            for m in f.members
-            if not m.rotated.compressed
+        visible = writers.can_see_writers(settings.log_writers_visible)
+        plain = [
+            m.entry for f in inv.families.values() for m in f.members if not m.rotated.compressed
         ]
+        seen = writers.scan(plain, visible=visible)
         steps, left = plan.compression(
-            inv, writers.scan(keys), clock.now(), keep_newest_plain=False, min_age=COMPRESS_AFTER
+            inv, seen, clock.now(), keep_newest_plain=False, min_age=COMPRESS_AFTER
         )
         if dry:
             outcomes = [
@@ -133,11 +132,9 @@ def cleanup(ctx: RunContext, params: CleanupParams) -> Result:
                 if clock.now() - m.entry.mtime > policy.max_age
             ],
         )
-        empty = [
-            f.live.key for f in inv.families.values() if f.live is not None and f.live.size == 0
-        ]
+        empty = [f.live for f in inv.families.values() if f.live is not None and f.live.size == 0]
         deletes, kept = cleanup_plan.deletions(
-            inv, policy, have, hashes, writers.scan(empty), clock.now()
+            inv, policy, have, hashes, writers.scan(empty, visible=visible), clock.now()
         )
         deletes += [
             plan.Step("delete", f"{ARCHIVE_DIR}/{n}", reason="left by an interrupted write")

@@ -150,11 +150,18 @@ def deletions(
                         f"empty, but open for writing by pid {', '.join(map(str, pids))}: kept",
                     )
                 )
-            elif writers.uncertain:
+            elif not writers.visible:
                 left.append(
                     Left(
                         live.name,
-                        f"empty, but {writers.uncertain} process(es) could not be inspected: kept",
+                        "empty, but the writers' processes cannot be seen from here (MAINT_LOG_WRITERS_VISIBLE): kept",
+                    )
+                )
+            elif writers.unknown_for(live.key):
+                left.append(
+                    Left(
+                        live.name,
+                        f"empty, but {writers.unknown_for(live.key)} process(es) running as its owner could not be inspected: kept",
                     )
                 )
             else:

@@ -64,14 +64,25 @@ def workers(configured: int) -> int:
 
 
 def compress_all(root: LogRoot, steps: Sequence[Step], threads: int) -> list[Compressed]:
-    """Run the ``compress`` steps, ``threads`` at a time; one outcome each, in order."""
+    """Run the ``compress`` steps, ``threads`` at a time, largest file first (so no thread
+    is left with one big file at the end); one outcome each, in the steps' order."""
     jobs = [s for s in steps if s.kind == "compress" and s.to]
     if not jobs:
         return []
     if threads <= 1 or len(jobs) == 1:
         return [compress_one(root, s.name, s.to or "") for s in jobs]
-    with ThreadPoolExecutor(max_workers=min(threads, len(jobs)), thread_name_prefix="gzip") as pool:
-        return list(pool.map(lambda s: compress_one(root, s.name, s.to or ""), jobs))
+
+    def size(s: Step) -> int:
+        st = root.lstat(s.name)
+        return st.st_size if st else 0
+
+    order = sorted(range(len(jobs)), key=lambda i: -size(jobs[i]))
+    workers = min(threads, len(jobs))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gzip") as pool:
+        futures = {
+            i: pool.submit(compress_one, root, jobs[i].name, jobs[i].to or "") for i in order
+        }
+        return [futures[i].result() for i in range(len(jobs))]
 
 
 def compress_one(root: LogRoot, name: str, to: str) -> Compressed:

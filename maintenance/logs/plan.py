@@ -233,12 +233,12 @@ def compression(
                     Left(m.name, f"last written {_ago(age)} ago: compressed after {_ago(min_age)}")
                 )
                 continue
-            pids = writers.writing(m.entry.key)
-            if pids or writers.uncertain:
+            pids, unknown = writers.writing(m.entry.key), writers.unknown_for(m.entry.key)
+            if pids or unknown:
                 why = (
                     f"open for writing by pid {', '.join(map(str, pids))}: its writer has not reopened"
                     if pids
-                    else f"{writers.uncertain} process(es) could not be inspected: it may be open"
+                    else f"{unknown} process(es) running as its owner could not be inspected: it may be open"
                 )
                 left.append(Left(m.name, why + "; left plain"))
                 continue

@@ -167,10 +167,9 @@ def _compress(
     """After the reopen: read the folder again and compress all but the newest."""
     policy = Policy.of(settings)
     inv = inventory.classify(root.entries(), policy.patterns, policy.scheme)
-    keys = [
-        m.entry.key for f in inv.families.values() for m in f.members if not m.rotated.compressed
-    ]
-    steps, left = plan.compression(inv, writers.scan(keys), clock.now(), keep_newest_plain=True)
+    plain = [m.entry for f in inv.families.values() for m in f.members if not m.rotated.compressed]
+    seen = writers.scan(plain, visible=writers.can_see_writers(settings.log_writers_visible))
+    steps, left = plan.compression(inv, seen, clock.now(), keep_newest_plain=True)
     if dry_run:
         would = [
             compress.Compressed(s.name, s.to or "", True, note="would compress") for s in steps

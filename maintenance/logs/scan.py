@@ -159,7 +159,9 @@ def scan_family(
                     HEAD_BYTES
                 )
                 raw.seek(0)
-                stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if compressed else raw
+                stream = (
+                    cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if compressed else raw
+                )
                 skip = _resume(entry, compressed, head, previous or [])
                 read = skip
                 for data in _lines(stream, skip, whole=not is_live):

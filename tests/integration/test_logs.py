@@ -192,7 +192,7 @@ def test_an_oversized_log_rotates_early_and_a_small_one_waits(
 def test_cleanup_archives_then_deletes_old_logs_and_empty_ones_nobody_holds(
     logroot: Path, tmp_path: Path, history_db: str
 ) -> None:
-    settings = log_settings(logroot, log_keep=5)
+    settings = log_settings(logroot, log_keep=5, log_writers_visible=True)
     (logroot / "app.log").write_bytes(b"live\n")
     old_gz = gz(logroot / "app.log.4.gz", b"forty days ago\n", timedelta(days=40))
     old_plain = logroot / "app.log.5"
@@ -279,7 +279,7 @@ def test_an_old_log_no_archive_holds_is_kept(logroot: Path, history_db: str) -> 
 
 
 def test_dry_runs_change_nothing(logroot: Path, history_db: str) -> None:
-    settings = log_settings(logroot)
+    settings = log_settings(logroot, log_writers_visible=True)
     (logroot / "app.log").write_bytes(b"x\n" * 100)
     (logroot / "app.log.1").write_bytes(b"y\n")
     set_age(logroot / "app.log.1", timedelta(days=3))
