@@ -113,6 +113,13 @@ def build(settings: Settings) -> dict[str, dict[str, Any]]:
             settings,
             purpose="quarterly",
         ),
+        # The playbook's cache maintenance: daily "monitor memory usage, alert if > 80%";
+        # weekly (Sunday 04:00) "analyze cache hit/miss ratios". Clearing is never
+        # scheduled: a person or a window decides it.
+        "daily-cache-stats": _entry("cache.stats", crontab(hour=2, minute=5), settings),
+        "weekly-cache-analyze": _entry(
+            "cache.analyze", crontab(hour=4, minute=0, day_of_week="sun"), settings
+        ),
         "weekly-retention": _entry(
             "backup.retention",
             crontab(hour=3, minute=15, day_of_week="sun"),

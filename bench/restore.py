@@ -1,4 +1,4 @@
-"""Restore speed: ours (maintenance/restore/load.py) against the playbook's
+"""Restore speed: ours (maintenance/pgarchive/load.py) against the playbook's
 ``gunzip -c backup.sql.gz | psql``, on the same database, in one run.
 
     .venv/bin/python -m bench.restore [--scale 20] [--runs 3] [--database maint_bench_s20]
@@ -41,9 +41,9 @@ import psycopg
 
 from bench.common import RESULTS, add_source_args, machine, median, playbook_backup, source, timed
 from maintenance import dbcheck, pg, pgtools
-from maintenance.backup import dump
 from maintenance.config import Settings, load_settings
-from maintenance.restore import load as loader
+from maintenance.pgarchive import decode, dump
+from maintenance.pgarchive import load as loader
 
 GOAL = 1.5
 
@@ -71,7 +71,7 @@ def single_stream(pg_restore: str, env: dict[str, str], archive: Path) -> None:
         env=env,
     )
     assert proc.stdin is not None
-    for piece in loader.decompressed(archive):
+    for piece in decode.chunks(archive):
         proc.stdin.write(piece)
     proc.stdin.close()
     if proc.wait() != 0:
@@ -83,7 +83,7 @@ def parallel_reference(pg_restore: str, env: dict[str, str], archive: Path, work
     plain = work / "reference.dump"
     try:
         with plain.open("wb") as out:
-            for piece in loader.decompressed(archive):
+            for piece in decode.chunks(archive):
                 out.write(piece)
         subprocess.run(
             [pg_restore, "--no-owner", "--no-acl", "--exit-on-error", "--jobs=2",
@@ -144,7 +144,7 @@ def main() -> None:
         gz, zst = work / "backup.sql.gz", work / "backup.dump.zst"
         playbook_backup(pg.libpq_env(source_dsn), gz, pg_dump)
         made = dump.dump_to(
-            zst, pg_dump=pg_dump, env=pg.libpq_env(source_dsn), snapshot=None, level=3, threads=0
+            zst, pg_dump=pg_dump, dsn=source_dsn, snapshot=None, level=3, threads=0
         )
         sizes = {
             "playbook_sql_gz": gz.stat().st_size,

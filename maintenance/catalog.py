@@ -13,6 +13,10 @@ from maintenance.backup import verify as backup_verify
 from maintenance.backup.archive import task as backup_archive
 from maintenance.backup.offsite import task as backup_offsite
 from maintenance.backup.retention.task import RetentionParams
+from maintenance.cache import analyze as cache_analyze
+from maintenance.cache import clear as cache_clear
+from maintenance.cache import flush as cache_flush
+from maintenance.cache import stats as cache_stats
 from maintenance.errors import ConfigError, UnknownTask
 from maintenance.logs import cleanup as logs_cleanup
 from maintenance.logs import report as logs_report
@@ -21,10 +25,12 @@ from maintenance.redelivery import NEVER, LostRetry
 from maintenance.restore import drill as restore_drill
 from maintenance.restore import report as restore_report
 from maintenance.restore import run as restore_run
-from maintenance.taskspec import TaskSpec
+from maintenance.taskspec import NoParams, TaskSpec
 
 #: Tasks that write or delete backup files exclude each other.
 BACKUP_LOCK = "backups"
+#: Tasks that delete cache keys exclude each other.
+CACHE_LOCK = "cache"
 
 SPECS: tuple[TaskSpec[Any], ...] = (
     TaskSpec(
@@ -149,6 +155,59 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         "and the ERROR/CRITICAL lines written since the previous report.",
         soft_time_limit=1800,
         time_limit=1900,
+    ),
+    TaskSpec(
+        name="cache.stats",
+        func=cache_stats.collect,
+        params=NoParams,
+        description="Cache memory against maxmemory (fails above 80%), hit ratio since the "
+        "previous sample, evicted and expired keys, fragmentation, key count (DBSIZE).",
+        soft_time_limit=120,
+        time_limit=180,
+    ),
+    TaskSpec(
+        name="cache.clear_pattern",
+        func=cache_clear.clear_pattern,
+        params=cache_clear.ClearPatternParams,
+        description="Delete the cache keys SCAN MATCH selects (UNLINK in short batches with "
+        "pauses) and count them; '*'-like patterns are refused (cache.flush).",
+        exclusive=True,
+        lock=CACHE_LOCK,
+        soft_time_limit=1800,
+        time_limit=1900,
+    ),
+    TaskSpec(
+        name="cache.clear",
+        func=cache_clear.clear,
+        params=cache_clear.ClearParams,
+        description="The playbook's gradual clear: swaps:*, then schedule:* if the API reports "
+        "no active operations (else skipped with the reason), then report:*.",
+        exclusive=True,
+        lock=CACHE_LOCK,
+        soft_time_limit=1800,
+        time_limit=1900,
+    ),
+    TaskSpec(
+        name="cache.flush",
+        func=cache_flush.flush,
+        params=cache_flush.FlushParams,
+        description="FLUSHDB (async) of the cache's own database: confirm=true, and inside a "
+        "maintenance window or with force_reason.",
+        exclusive=True,
+        lock=CACHE_LOCK,
+        soft_time_limit=300,
+        time_limit=360,
+        # a person asked for it now: a flush is never run again later by itself
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="cache.analyze",
+        func=cache_analyze.run,
+        params=cache_analyze.AnalyzeParams,
+        description="Sampled key prefixes by count and memory, keys without a TTL, unused "
+        "prefixes, the hit-ratio trend, with suggestions (read-only).",
+        soft_time_limit=900,
+        time_limit=1000,
     ),
     TaskSpec(
         name="diag.hold",

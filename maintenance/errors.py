@@ -16,13 +16,15 @@ module; ``tests/unit/test_errors.py`` checks this drawing against the code)::
     │   │   ├── ParamError
     │   │   └── Refused           a file the suite will not delete (a link, not a regular file)
     │   ├── HistorySchemaError    history.store: the job-history tables are not this version's
-    │   ├── DumpFailed            backup.dump: pg_dump or the write of its output failed
-    │   │   └── DiskFull              the backup folder ran out of space
-    │   ├── DecodeFailed          backup.decode: a backup file could not be read back whole
+    │   ├── ArchiveError          pgarchive.errors: an archive could not be written or read back
+    │   │   ├── DumpFailed            pg_dump or the write of its output failed
+    │   │   │   └── DiskFull              the backup folder ran out of space
+    │   │   ├── DecodeFailed          a backup file could not be read back whole
+    │   │   └── LoadFailed            an archive could not be loaded
+    │   ├── ChildTimeout          proc: a child did not finish within its deadline (group killed)
     │   ├── DecryptError          backup.crypto: encrypted data that is not authentic
     │   │   └── WrongKeyError         made with another key
     │   ├── LocalMismatch         backup.archive.tar: the backup changed while it was archived
-    │   ├── LoadFailed            restore.load: an archive could not be loaded
     │   ├── SwapFailed            restore.swap: the databases could not be renamed
     │   ├── HookFailed            restore.run: a configured hook command failed
     │   └── RunFailed             tasks.base: the Celery task's run ended failed (for Celery)

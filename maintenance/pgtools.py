@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
-from maintenance import childenv
+from maintenance import proc
 from maintenance.config import Settings
 from maintenance.errors import ConfigError
 
@@ -25,20 +24,18 @@ _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 def client_version(binary: str) -> tuple[int, str]:
     """(major, full text) of a client program's ``--version``."""
     try:
-        out = subprocess.run(
-            [binary, "--version"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-            env=childenv.child_env(),
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
+        done = proc.run([binary, "--version"], timeout=30)  # connects nowhere: no credentials
+    except (OSError, proc.ChildTimeout) as exc:
         raise ConfigError(f"cannot run {binary} --version: {exc}") from None
-    match = _VERSION.search(out.stdout)
+    out = done.stdout.decode(errors="replace").strip()
+    if done.returncode != 0:
+        raise ConfigError(
+            f"cannot run {binary} --version: exit {done.returncode}: {done.stderr[:500]}"
+        )
+    match = _VERSION.search(out)
     if not match:
-        raise ConfigError(f"cannot read the version of {binary}: {out.stdout.strip()!r}")
-    return int(match.group(1)), out.stdout.strip()
+        raise ConfigError(f"cannot read the version of {binary}: {out!r}")
+    return int(match.group(1)), out
 
 
 def find(name: str, settings: Settings, server_major: int | None = None) -> str:

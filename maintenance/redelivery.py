@@ -3,7 +3,7 @@
 With ``acks_late`` on the Redis broker, the message of a run whose whole worker died
 (kill -9 of the main process, a lost host) stays unacknowledged and is handed out again
 once the broker's visibility timeout has passed, hours later. The run was claimed by its
-Celery task id and attempt when it started (:func:`maintenance.history.store.claim_run`),
+Celery task id and attempt when it started (:func:`maintenance.history.claims.claim_run`),
 so the second delivery finds the first run's row. It is never executed again: it is
 recorded ``skipped`` with the reason. A task may instead allow a lost run to be retried,
 as a new attempt, while it is still due (:class:`LostRetry`); ``restore.run`` never does.

@@ -88,6 +88,7 @@ def create_app() -> Celery:
         "maintenance",
         include=[
             "tasks.backup",
+            "tasks.cache",
             "tasks.db",
             "tasks.diag",
             "tasks.logs",

@@ -21,7 +21,7 @@ from celery.exceptions import TimeLimitExceeded
 from maintenance import logs_setup
 from maintenance.config import get_settings
 from maintenance.errors import MaintenanceError
-from maintenance.history import store
+from maintenance.history import lost
 
 log = logs_setup.get_logger("maint.worker")
 _reaper_started = threading.Event()
@@ -36,11 +36,11 @@ def _setup_logging(**_: Any) -> None:
 def reap_once() -> list[int]:
     settings = get_settings()
     dsn = settings.history_dsn.get_secret_value()
-    lost = store.sweep_dead_local(dsn, heartbeat_interval_s=settings.heartbeat_interval_s)
-    lost += store.reap(dsn, lost_after_s=settings.lost_after_s)
-    if lost:
-        log.warning("history.runs_lost", run_ids=lost)
-    return lost
+    dead = lost.sweep_dead_local(dsn, heartbeat_interval_s=settings.heartbeat_interval_s)
+    dead += lost.reap(dsn, lost_after_s=settings.lost_after_s)
+    if dead:
+        log.warning("history.runs_lost", run_ids=dead)
+    return dead
 
 
 def _reaper_loop(stop: threading.Event) -> None:
@@ -90,14 +90,14 @@ def _on_task_failure(
     dsn = get_settings().history_dsn.get_secret_value()
     try:
         if isinstance(exception, TimeLimitExceeded):
-            ids = store.fail_running_by_celery_id(
+            ids = lost.fail_running_by_celery_id(
                 dsn,
                 task_id,
                 "TimeLimitExceeded",
                 f"hard time limit ({exception}s) exceeded: the worker killed the task",
             )
         else:
-            ids = store.mark_lost_by_celery_id(
+            ids = lost.mark_lost_by_celery_id(
                 dsn, task_id, f"the worker process running it died ({exception})"
             )
     except MaintenanceError as exc:

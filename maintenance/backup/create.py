@@ -27,12 +27,12 @@ import psycopg
 from pydantic import Field
 
 from maintenance import clock, dbcheck, pg, pgtools
-from maintenance.backup import dump, inventory, layout, manifest, verify
+from maintenance.backup import inventory, layout, manifest, proof, verify
 from maintenance.backup.layout import Tier
 from maintenance.errors import MaintenanceError
 from maintenance.fs import atomic, delete
 from maintenance.fs.temp import temp_path
-from maintenance.restore import checks as restore_checks
+from maintenance.pgarchive import dump
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
 from maintenance.units import human_bytes
@@ -126,14 +126,14 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
         written = dump.dump_to(
             temp,
             pg_dump=pg_dump,
-            env=pg.libpq_env(target),
+            dsn=target,
             snapshot=snap[0] if snap else None,
             level=s.backup_compression_level,
             threads=s.backup_compression_threads,
         )
         try:
             table_counts = dbcheck.exact_counts(conn)
-            objects = restore_checks.schema_objects(conn)
+            objects = proof.schema_objects(conn)
             stat_counts, stat_errors = dbcheck.named_counts(conn, s.stats_counts)
             conn.rollback()
         except BaseException:

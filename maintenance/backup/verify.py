@@ -19,14 +19,15 @@ from typing import Any
 
 from pydantic import Field
 
-from maintenance import childenv, clock, pgtools
-from maintenance.backup import decode, inventory, layout, manifest
+from maintenance import clock, pgtools
+from maintenance.backup import inventory, layout, manifest, proof
 from maintenance.backup.inventory import Backup
 from maintenance.backup.layout import Tier
 from maintenance.backup.manifest import Level, Manifest
 from maintenance.config import Settings
 from maintenance.errors import BadInput
 from maintenance.fs import digest
+from maintenance.pgarchive import decode
 from maintenance.results import Check, CheckStatus, Result
 from maintenance.taskspec import Params, RunContext
 
@@ -90,11 +91,7 @@ def _verify(settings: Settings, backup: Backup, level: Level) -> tuple[list[Chec
     t1 = clock.monotonic()
     pg_restore = pgtools.find("pg_restore", settings, data.client_major())
     try:
-        decoded = decode.decode(
-            backup.path,
-            pg_restore=pg_restore,
-            env=childenv.child_env(),  # decoding to stdout connects nowhere: no credentials
-        )
+        decoded = decode.decode(backup.path, pg_restore=pg_restore)  # no credentials
     except decode.DecodeFailed as exc:
         result.check(
             "decompresses and decodes completely", False, observed=str(exc), expected="no error"
@@ -128,9 +125,7 @@ def _verify(settings: Settings, backup: Backup, level: Level) -> tuple[list[Chec
 
     # --- restore ------------------------------------------------------------------------
     t2 = clock.monotonic()
-    from maintenance.restore import checks  # restore builds on backup: imported late
-
-    checks.scratch_restore(result, settings, backup.path, data, "verify")
+    proof.scratch_restore(result, settings, backup.path, data, "verify")
     figures["restore_s"] = round(clock.monotonic() - t2, 3)
     return result.checks, figures
 

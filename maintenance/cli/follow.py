@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from maintenance import clock
 from maintenance.dispatch import READY_STATES
-from maintenance.history import store
+from maintenance.history import lost, store
 from maintenance.history.models import JobRun
 from maintenance.results import RunStatus
 
@@ -76,7 +76,7 @@ def follow(
     next_reap = 0.0
     while True:
         if time.monotonic() >= next_reap:
-            store.reap(dsn, lost_after_s=lost_after_s)
+            lost.reap(dsn, lost_after_s=lost_after_s)
             next_reap = time.monotonic() + REAP_EVERY_S
         rows = store.runs_for_celery_id(dsn, celery_task_id)
         done = settled(rows, state(celery_task_id), clock.now())

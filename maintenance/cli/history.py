@@ -13,7 +13,7 @@ from maintenance import catalog, clock
 from maintenance.cli.render import out, print_json, run_dict, run_parts, runs_table
 from maintenance.config import Settings, get_settings
 from maintenance.errors import BadInput
-from maintenance.history import store
+from maintenance.history import lost, store
 from maintenance.results import RunStatus, Trigger
 
 E = TypeVar("E", RunStatus, Trigger)
@@ -42,7 +42,7 @@ def parse_since(text: str, settings: Settings) -> datetime:
 def _reap(settings: Settings) -> None:
     """Reading the history also settles runs whose worker died, so on-call never sees a
     dead run as ``running`` even when no worker is up to reap it."""
-    store.reap(settings.history_dsn.get_secret_value(), lost_after_s=settings.lost_after_s)
+    lost.reap(settings.history_dsn.get_secret_value(), lost_after_s=settings.lost_after_s)
 
 
 def history(

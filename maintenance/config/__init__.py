@@ -15,6 +15,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     retention   backup.retention: ages, floors, forensic dumps
     offsite     backup.offsite
     restore     maint restore, restore.drill, checks of a restored copy
+    cache       the cache tasks (the application's Redis)
     logs        logs.rotate, logs.cleanup, logs.report: patterns, rotation, hosts
     flower      Flower
 
@@ -55,6 +56,7 @@ from maintenance import redact
 from maintenance.config._base import ENV_PREFIX, Section
 from maintenance.config._sources import FileSecretsSource, describe, secret_fields
 from maintenance.config.backup import BackupSection
+from maintenance.config.cache import CacheSection
 from maintenance.config.core import CoreSection
 from maintenance.config.flower import FlowerSection
 from maintenance.config.logging import LoggingSection
@@ -86,6 +88,7 @@ SECTIONS: tuple[type[Section], ...] = (
     RetentionSection,
     OffsiteSection,
     RestoreSection,
+    CacheSection,
     LogsSection,
     FlowerSection,
 )
@@ -95,6 +98,7 @@ class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
     FlowerSection,
     LogsSection,
+    CacheSection,
     RestoreSection,
     OffsiteSection,
     RetentionSection,

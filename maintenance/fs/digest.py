@@ -49,6 +49,9 @@ class HashingWriter(Digest):
         self.update(data)
         return self.out.write(data)
 
+    def flush(self) -> None:
+        self.out.flush()
+
 
 def of_stream(handle: IO[bytes]) -> tuple[str, int]:
     """(SHA-256 hex, bytes) of what is left to read in ``handle``, read in chunks."""

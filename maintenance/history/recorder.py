@@ -26,7 +26,7 @@ import structlog
 from maintenance import clock, locks, redact
 from maintenance.config import Settings
 from maintenance.errors import CHECK_FAILED, LockLost, MaintenanceError, RunSkipped
-from maintenance.history import store
+from maintenance.history import claims, store
 from maintenance.logs_setup import get_logger
 from maintenance.results import Result, RunStatus
 
@@ -117,10 +117,10 @@ class RunRecorder:
         self.settings = settings
         self.start = start
         #: Claim the run by its Celery task id and attempt (a delivered message): see
-        #: :func:`store.claim_run`. ``earlier`` is then what the claim found, and
+        #: :func:`claims.claim_run`. ``earlier`` is then what the claim found, and
         #: ``claim_checked`` False if the history could not be asked.
         self.claim = claim and start.celery_task_id is not None
-        self.earlier: store.Claim | None = None
+        self.earlier: claims.Claim | None = None
         self.claim_checked = False
         self.dsn = settings.history_dsn.get_secret_value()
         self.run_id: int | None = None
@@ -162,7 +162,7 @@ class RunRecorder:
 
     def _insert(self) -> None:
         if self.claim:
-            claim = store.claim_run(self.dsn, self.start, started_at=self.started_at)
+            claim = claims.claim_run(self.dsn, self.start, started_at=self.started_at)
             self.claim_checked = True
             if claim.seen is None:
                 self.run_id = claim.run_id

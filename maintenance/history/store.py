@@ -1,4 +1,5 @@
-"""Reads and writes of the job-history database.
+"""Reads and writes of the job-history database (claims of delivered runs:
+:mod:`.claims`; lost runs: :mod:`.lost`).
 
 Connections are made lazily per process (Celery's prefork children must not share a
 parent's sockets). Writes are short transactions; nothing here holds a transaction open
@@ -13,10 +14,9 @@ import socket
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-import psutil
 from sqlalchemy import Engine, and_, create_engine, func, not_, or_, select, union_all, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -24,8 +24,6 @@ from sqlalchemy.orm import Session
 from maintenance import clock, pg, redact
 from maintenance.errors import MaintenanceError, PermanentError, ServiceUnavailable
 from maintenance.history.models import JobRun, WindowRun
-from maintenance.locks import lock_key
-from maintenance.redelivery import PriorRun
 from maintenance.results import RunStatus, Trigger
 
 _engines: dict[tuple[int, str], Engine] = {}
@@ -62,25 +60,25 @@ def dispose_all() -> None:
         _engines.clear()
 
 
-def _session(dsn: str) -> Session:
+def session(dsn: str) -> Session:
     return Session(engine(dsn), expire_on_commit=False)
 
 
 @contextlib.contextmanager
-def _db(dsn: str) -> Iterator[Session]:
+def reading(dsn: str) -> Iterator[Session]:
     """A session whose database errors come out as ours (unavailable / schema)."""
     try:
-        with _session(dsn) as s:
+        with session(dsn) as s:
             yield s
     except DBAPIError as exc:
-        raise _unavailable(exc) from None
+        raise unavailable(exc) from None
 
 
 class HistorySchemaError(PermanentError):
     """The job-history database's tables are not what this version expects."""
 
 
-def _unavailable(exc: DBAPIError) -> MaintenanceError:
+def unavailable(exc: DBAPIError) -> MaintenanceError:
     first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
     if isinstance(exc, OperationalError):
         return ServiceUnavailable(f"job-history database unavailable: {redact.scrub(first)}")
@@ -101,7 +99,7 @@ class RunStart:
     step: str | None = None
 
 
-def _new_row(start: RunStart, started_at: datetime, **values: Any) -> JobRun:
+def new_row(start: RunStart, started_at: datetime, **values: Any) -> JobRun:
     return JobRun(
         task=start.task,
         celery_task_id=start.celery_task_id,
@@ -120,94 +118,24 @@ def _new_row(start: RunStart, started_at: datetime, **values: Any) -> JobRun:
 
 def _insert(dsn: str, row: JobRun) -> int:
     try:
-        with _session(dsn) as s, s.begin():
+        with session(dsn) as s, s.begin():
             s.add(row)
             s.flush()
             return int(row.id)
     except DBAPIError as exc:
-        raise _unavailable(exc) from None
+        raise unavailable(exc) from None
 
 
 def insert_run(dsn: str, start: RunStart, *, started_at: datetime) -> int:
     """Insert a ``running`` row and return its id."""
-    row = _new_row(start, started_at, status=RunStatus.RUNNING.value, heartbeat_at=started_at)
+    row = new_row(start, started_at, status=RunStatus.RUNNING.value, heartbeat_at=started_at)
     return _insert(dsn, row)
-
-
-def _prior(row: JobRun) -> PriorRun:
-    return PriorRun(
-        run_id=int(row.id),
-        attempt=int(row.attempt),
-        status=RunStatus(row.status),
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        host=row.host,
-        pid=row.pid,
-    )
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The outcome of :func:`claim_run`: the new row's id, or what was there before."""
-
-    run_id: int | None
-    seen: PriorRun | None = None
-    runs: tuple[PriorRun, ...] = ()
-
-
-def claim_run(dsn: str, start: RunStart, *, started_at: datetime) -> Claim:
-    """Claim a delivered message's run by its Celery task id and attempt.
-
-    In one transaction, under a transaction-scoped advisory lock on the task id (two
-    workers handed the same message at once cannot both pass): if a top-level row of this
-    task id with this attempt or a later one exists, nothing is inserted and the earliest
-    such row is returned as ``seen``; otherwise a ``running`` row is inserted.
-    """
-    assert start.celery_task_id is not None, "only a delivered message is claimed"
-    assert start.parent_run_id is None, "steps are not claimed"
-    key = lock_key(f"delivery:{start.celery_task_id}")
-    try:
-        with _session(dsn) as s, s.begin():
-            s.execute(select(func.pg_advisory_xact_lock(key)))
-            rows = list(
-                s.scalars(
-                    select(JobRun)
-                    .where(
-                        JobRun.celery_task_id == start.celery_task_id,
-                        JobRun.parent_run_id.is_(None),
-                    )
-                    .order_by(JobRun.attempt, JobRun.id)
-                )
-            )
-            # rows that are themselves the record of a redelivery say nothing new
-            runs = tuple(_prior(r) for r in rows if not _is_redelivery_record(r))
-            seen = next((r for r in runs if r.attempt >= start.attempt), None)
-            if seen is not None:
-                return Claim(None, seen, runs)
-            row = _new_row(
-                start, started_at, status=RunStatus.RUNNING.value, heartbeat_at=started_at
-            )
-            s.add(row)
-            s.flush()
-            return Claim(int(row.id), None, runs)
-    except DBAPIError as exc:
-        raise _unavailable(exc) from None
-
-
-#: The summary prefix of a row that records a redelivered message (never executed).
-REDELIVERY_MARK = "skipped: redelivered "
-
-
-def _is_redelivery_record(row: JobRun) -> bool:
-    return row.status == RunStatus.SKIPPED.value and (row.summary or "").startswith(
-        REDELIVERY_MARK
-    )
 
 
 def heartbeat(dsn: str, run_id: int) -> bool:
     """Refresh a running row's heartbeat; False if the row is no longer running."""
     try:
-        with _session(dsn) as s, s.begin():
+        with session(dsn) as s, s.begin():
             res = s.execute(
                 update(JobRun)
                 .where(JobRun.id == run_id, JobRun.status == RunStatus.RUNNING.value)
@@ -215,7 +143,7 @@ def heartbeat(dsn: str, run_id: int) -> bool:
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
     except DBAPIError as exc:
-        raise _unavailable(exc) from None
+        raise unavailable(exc) from None
 
 
 @dataclass(frozen=True)
@@ -234,15 +162,15 @@ def finish_run(dsn: str, run_id: int, end: RunEnd) -> None:
     the run did end, and what it says beats a guess."""
     values = _end_values(end)
     try:
-        with _session(dsn) as s, s.begin():
+        with session(dsn) as s, s.begin():
             s.execute(update(JobRun).where(JobRun.id == run_id).values(**values))
     except DBAPIError as exc:
-        raise _unavailable(exc) from None
+        raise unavailable(exc) from None
 
 
 def insert_finished_run(dsn: str, start: RunStart, started_at: datetime, end: RunEnd) -> int:
     """Write a whole row at once (the start insert had failed, or the run never began)."""
-    return _insert(dsn, _new_row(start, started_at, **_end_values(end)))
+    return _insert(dsn, new_row(start, started_at, **_end_values(end)))
 
 
 def _end_values(end: RunEnd) -> dict[str, Any]:
@@ -262,12 +190,12 @@ def _end_values(end: RunEnd) -> dict[str, Any]:
 
 
 def get_run(dsn: str, run_id: int) -> JobRun | None:
-    with _db(dsn) as s:
+    with reading(dsn) as s:
         return s.get(JobRun, run_id)
 
 
 def runs_for_celery_id(dsn: str, celery_task_id: str) -> list[JobRun]:
-    with _db(dsn) as s:
+    with reading(dsn) as s:
         stmt = (
             select(JobRun)
             .where(JobRun.celery_task_id == celery_task_id)
@@ -299,10 +227,10 @@ def list_runs(
     if since:
         stmt = stmt.where(JobRun.started_at >= since)
     try:
-        with _db(dsn) as s:
+        with reading(dsn) as s:
             return list(s.scalars(stmt))
     except DBAPIError as exc:
-        raise _unavailable(exc) from None
+        raise unavailable(exc) from None
 
 
 #: The error types of input refused before a run could start: an unknown task, a bad
@@ -356,15 +284,15 @@ def latest_per_task(dsn: str) -> list[JobRun]:
     ids = union_all(select(real.c.id), select(refused.c.id)).subquery()
     stmt = select(JobRun).where(JobRun.id.in_(select(ids.c.id))).order_by(JobRun.task, JobRun.id)
     try:
-        with _db(dsn) as s:
+        with reading(dsn) as s:
             return list(s.scalars(stmt))
     except DBAPIError as exc:
-        raise _unavailable(exc) from None
+        raise unavailable(exc) from None
 
 
 def steps_of(dsn: str, run_id: int) -> list[JobRun]:
     """The step rows of a run, in order."""
-    with _db(dsn) as s:
+    with reading(dsn) as s:
         return list(
             s.scalars(select(JobRun).where(JobRun.parent_run_id == run_id).order_by(JobRun.id))
         )
@@ -374,104 +302,13 @@ def running(dsn: str, tasks: Sequence[str] | None = None) -> list[JobRun]:
     stmt = select(JobRun).where(JobRun.status == RunStatus.RUNNING.value).order_by(JobRun.id)
     if tasks:
         stmt = stmt.where(JobRun.task.in_(list(tasks)))
-    with _db(dsn) as s:
+    with reading(dsn) as s:
         return list(s.scalars(stmt))
-
-
-# --- lost runs ----------------------------------------------------------------------------
-
-
-def reap(dsn: str, *, lost_after_s: float, now: datetime | None = None) -> list[int]:
-    """Mark ``lost`` every running row whose heartbeat is older than ``lost_after_s``.
-
-    A live run refreshes its heartbeat every ``heartbeat_interval_s``; one that stopped
-    refreshing belongs to a worker that died (kill -9, OOM, power loss). Returns the ids.
-    """
-    now = now or clock.now()
-    cutoff = now - timedelta(seconds=lost_after_s)
-    return _mark_lost(
-        dsn,
-        [JobRun.heartbeat_at < cutoff],
-        now,
-        f"no heartbeat for more than {lost_after_s:g}s: the worker running it died",
-    )
-
-
-def sweep_dead_local(
-    dsn: str, *, heartbeat_interval_s: float, now: datetime | None = None
-) -> list[int]:
-    """At worker start-up: rows of *this host* whose process is gone are lost now,
-    without waiting for the heartbeat timeout (a live process with a reused pid is
-    protected by also requiring two missed heartbeats)."""
-    now = now or clock.now()
-    cutoff = now - timedelta(seconds=2 * heartbeat_interval_s)
-    with _db(dsn) as s:
-        candidates = s.execute(
-            select(JobRun.id, JobRun.pid).where(
-                JobRun.status == RunStatus.RUNNING.value,
-                JobRun.host == HOSTNAME,
-                JobRun.heartbeat_at < cutoff,
-            )
-        ).all()
-    dead = [rid for rid, pid in candidates if pid is None or not psutil.pid_exists(pid)]
-    if not dead:
-        return []
-    return _mark_lost(
-        dsn, [JobRun.id.in_(dead)], now, f"its process on {HOSTNAME} is gone (worker restarted)"
-    )
-
-
-def mark_lost_by_celery_id(dsn: str, celery_task_id: str, reason: str) -> list[int]:
-    """The worker's parent saw its child die while running this task."""
-    return _mark_lost(dsn, [JobRun.celery_task_id == celery_task_id], clock.now(), reason)
-
-
-def fail_running_by_celery_id(
-    dsn: str, celery_task_id: str, error_type: str, message: str
-) -> list[int]:
-    """The worker's parent killed this task (hard time limit): complete its row failed."""
-    return _mark_lost(
-        dsn,
-        [JobRun.celery_task_id == celery_task_id],
-        clock.now(),
-        message,
-        status=RunStatus.FAILED,
-        error_type=error_type,
-    )
-
-
-def _mark_lost(
-    dsn: str,
-    conditions: list[Any],
-    now: datetime,
-    reason: str,
-    *,
-    status: RunStatus = RunStatus.LOST,
-    error_type: str = "WorkerLost",
-) -> list[int]:
-    try:
-        with _session(dsn) as s, s.begin():
-            res = s.execute(
-                update(JobRun)
-                .where(JobRun.status == RunStatus.RUNNING.value, *conditions)
-                .values(
-                    status=status.value,
-                    finished_at=now,
-                    duration_s=func.extract("epoch", now - JobRun.started_at),
-                    error_type=error_type,
-                    error_message=reason,
-                    summary=f"{status.value}: {reason}",
-                )
-                .returning(JobRun.id)
-            )
-            return [int(r) for r in res.scalars()]
-    except DBAPIError as exc:
-        raise _unavailable(exc) from None
 
 
 # --- window runs ----------------------------------------------------------------------
 
 
 def get_window_run(dsn: str, window_run_id: int) -> WindowRun | None:
-    with _db(dsn) as s:
+    with reading(dsn) as s:
         return s.get(WindowRun, window_run_id)

@@ -2,19 +2,19 @@
 ``sharedscripts``: once per run, after every rename).
 
 Two ways, either or both: a signal to the process a pid file names (the playbook's
-``kill -HUP $(cat /var/run/app.pid)``), and a command, run as an argv list (no shell)
-with a timeout and the allow-listed child environment. Python writers that use
+``kill -HUP $(cat /var/run/app.pid)``), and a command, run through
+:func:`maintenance.proc.run` (an argv list, no shell, the allow-listed child environment,
+its process group killed at the timeout). Python writers that use
 ``logging.handlers.WatchedFileHandler`` reopen by themselves and need neither.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from maintenance import childenv, redact
+from maintenance import childenv, proc, redact
 
 _PID_FILE_MAX = 64
 
@@ -62,19 +62,12 @@ def _signal(pidfile: Any, sig: Any) -> Reopened:
 def _command(argv: list[str], timeout_s: float) -> Reopened:
     how = f"{argv[0]} (MAINT_LOG_REOPEN_COMMAND)"
     try:
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            env=childenv.child_env(),
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+        done = proc.run(argv, env=childenv.child_env(), timeout=timeout_s, name="reopen")
+    except proc.ChildTimeout:
         return Reopened(how, False, f"killed after {timeout_s:g}s")
     except OSError as exc:
         return Reopened(how, False, redact.scrub(str(exc)))
-    if proc.returncode != 0:
-        tail = redact.scrub((proc.stderr or proc.stdout).strip())[-300:]
-        return Reopened(how, False, f"exited {proc.returncode}: {tail}")
+    if done.returncode != 0:
+        tail = (done.stderr or redact.scrub(done.stdout.decode(errors="replace"))).strip()[-300:]
+        return Reopened(how, False, f"exited {done.returncode}: {tail}")
     return Reopened(how, True, "exited 0")

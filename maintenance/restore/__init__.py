@@ -1,6 +1,5 @@
 """Restores and disaster-recovery drills.
 
-* :mod:`.load`: load a backup file into an empty database, fast
 * :mod:`.swap`: put a restored database in place of the live one, keeping the old one
 * :mod:`.run`: ``maint restore`` / ``restore.run``: verify, forensic dump, load, check, swap
 * :mod:`.drill`: ``restore.drill``: restore the newest verified backup into a scratch

@@ -21,11 +21,10 @@ from typing import Literal
 from pydantic import Field
 
 from maintenance import clock
-from maintenance.backup import inventory, manifest
+from maintenance.backup import inventory, manifest, proof
 from maintenance.backup import verify as backup_verify
 from maintenance.backup.layout import Tier
 from maintenance.logs_setup import get_logger
-from maintenance.restore import checks
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
 
@@ -68,7 +67,7 @@ def drill(ctx: RunContext, params: DrillParams) -> Result:
     result.checks.extend(found)
     report = None
     if backup_verify.passed(found) and backup.manifest is not None:
-        report = checks.scratch_restore(result, s, backup.path, backup.manifest, "drill")
+        report = proof.scratch_restore(result, s, backup.path, backup.manifest, "drill")
     rto = (clock.now() - started).total_seconds()
     verified = not result.failed
     result.check(

@@ -22,21 +22,21 @@ The output is the RESTORE VERIFICATION CHECKLIST, filled in.
 
 from __future__ import annotations
 
-import subprocess
 from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
-from maintenance import api, childenv, clock, dbcheck, pg, pgtools, redact
-from maintenance.backup import dump, inventory, layout, manifest
+from maintenance import api, childenv, clock, dbcheck, pg, pgtools, proc, redact
+from maintenance.backup import inventory, layout, manifest, proof
 from maintenance.backup import verify as backup_verify
 from maintenance.backup.inventory import Backup
 from maintenance.config import Settings
 from maintenance.errors import BadInput, PermanentError, RunSkipped
 from maintenance.fs import atomic
 from maintenance.fs.temp import temp_path
-from maintenance.restore import checks, load, swap
+from maintenance.pgarchive import dump, load
+from maintenance.restore import swap
 from maintenance.results import CheckStatus, Result
 from maintenance.taskspec import Params, RunContext
 from maintenance.units import human_bytes
@@ -105,18 +105,13 @@ def run_hook(argv: list[str] | None, timeout_s: float, what: str, context: dict[
     if not argv:
         return "not configured"
     try:
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            env=childenv.child_env(context),
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        done = proc.run(argv, env=childenv.child_env(context), timeout=timeout_s)
+    except (OSError, proc.ChildTimeout) as exc:
         raise HookFailed(f"{what}: {redact.scrub(str(exc))}") from None
-    if proc.returncode != 0:
-        tail = redact.scrub((proc.stderr or proc.stdout).strip())[-500:]
-        raise HookFailed(f"{what}: {argv[0]} exited {proc.returncode}: {tail}")
+    if done.returncode != 0:
+        out = redact.scrub(done.stdout.decode(errors="replace").strip())
+        tail = (done.stderr or out)[-500:]
+        raise HookFailed(f"{what}: {argv[0]} exited {done.returncode}: {tail}")
     return f"{argv[0]} exited 0"
 
 
@@ -136,7 +131,7 @@ def forensic_dump(
     written = dump.dump_to(
         temp,
         pg_dump=pgtools.find("pg_dump", settings, major),
-        env=pg.libpq_env(dsn),
+        dsn=dsn,
         snapshot=None,
         level=settings.backup_compression_level,
         threads=settings.backup_compression_threads,
@@ -227,7 +222,7 @@ def restore(ctx: RunContext, params: RestoreParams) -> Result:
         )
         verified = Result()
         with ctx.step("verify restore", database=new) as step:
-            checks.check_restored(verified, s, data, new_dsn)
+            proof.check_restored(verified, s, data, new_dsn)
             step.complete(Result(checks=verified.checks, summary="restored database checked"))
         result.checks.extend(verified.checks)
         result.figures["load"] = loaded

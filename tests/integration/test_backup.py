@@ -14,8 +14,9 @@ import psycopg
 import pytest
 
 from maintenance import catalog, dbcheck, pg, runner
-from maintenance.backup import decode, inventory, manifest
+from maintenance.backup import inventory, manifest
 from maintenance.config import Settings
+from maintenance.pgarchive import decode
 from maintenance.results import RunStatus, Trigger
 from tests.conftest import PG_SERVER, TAG, history_rows
 

@@ -72,13 +72,8 @@ def password_pg() -> Iterator[dict[str, object]]:
     )
     port = _free_port()
     ctl = [str(PG_BIN / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log")]
-    subprocess.run(
-        _as_postgres(
-            [*ctl, "-o", f"-p {port} -c listen_addresses=127.0.0.1 -k {base} -c fsync=off", "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    start = [*ctl, "-o", f"-p {port} -c listen_addresses=127.0.0.1 -k {base} -c fsync=off", "start"]
+    subprocess.run(_as_postgres(start), check=True, capture_output=True)
     dsn = f"postgresql://postgres:{password}@127.0.0.1:{port}"
     with psycopg.connect(f"{dsn}/postgres", autocommit=True) as conn:
         conn.execute("CREATE DATABASE residency_scheduler")
@@ -86,7 +81,7 @@ def password_pg() -> Iterator[dict[str, object]]:
         conn.execute("CREATE TABLE persons (id int primary key, role text)")
         conn.execute("INSERT INTO persons SELECT g, 'RESIDENT' FROM generate_series(1, 500) g")
     try:
-        yield {"dsn": dsn, "port": port, "ctl": ctl}
+        yield {"dsn": dsn, "port": port, "ctl": ctl, "start": start}
     finally:
         subprocess.run(_as_postgres([*ctl, "-m", "immediate", "stop"]), capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
@@ -181,6 +176,62 @@ def test_postgresql_stopped_fails_as_transient_and_leaves_no_file(
     )
     assert "cannot connect to database 'residency_scheduler'" in (out.error_message or "")
     assert _files(s.backup_root) == []
+
+
+def test_a_dump_whose_server_goes_away_fails_as_transient_and_leaves_no_file(
+    password_pg: dict[str, object], settings: Settings, tmp_path: Path
+) -> None:
+    """pg_dump loses its server mid-dump (stopped while pg_dump waits for a lock): a new
+    connection does not get through either, so a retry may succeed."""
+    import threading
+
+    from maintenance import pgtools
+    from maintenance.errors import ServiceUnavailable
+    from maintenance.pgarchive import dump
+
+    dsn = f"{password_pg['dsn']}/residency_scheduler"
+    temp = tmp_path / "x.dump.zst"
+    outcome: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            dump.dump_to(
+                temp,
+                pg_dump=pgtools.find("pg_dump", settings, 15),
+                dsn=dsn,
+                snapshot=None,
+                level=1,
+                threads=0,
+            )
+        except BaseException as exc:  # noqa: BLE001  (looked at below)
+            outcome["error"] = exc
+
+    blocker = psycopg.connect(dsn)
+    try:
+        blocker.execute("LOCK TABLE persons IN ACCESS EXCLUSIVE MODE")
+        thread = threading.Thread(target=run)
+        thread.start()
+
+        def waiting() -> bool:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'"
+                ).fetchone()
+            return bool(row and row[0])
+
+        wait_for(waiting, timeout=30, what="pg_dump to wait for the lock")
+        ctl = list(password_pg["ctl"])  # type: ignore[call-overload]
+        subprocess.run(_as_postgres([*ctl, "-m", "immediate", "stop"]), check=True)
+        thread.join(timeout=60)
+    finally:
+        blocker.close()
+        subprocess.run(_as_postgres(list(password_pg["start"])), check=True, capture_output=True)  # type: ignore[call-overload]
+    assert not thread.is_alive()
+    error = outcome.get("error")
+    assert isinstance(error, ServiceUnavailable) and error.transient, repr(error)
+    assert "pg_dump lost the database" in str(error)
+    assert not temp.exists()
 
 
 def test_worker_killed_mid_dump_leaves_no_final_file_and_the_next_run_succeeds(
@@ -310,3 +361,40 @@ def test_disk_full_fails_cleanly_and_older_backups_stay_intact(
     assert "no space left" in report["error"]
     assert report["old_intact"] and report["new_files"] == []  # no partial file, no temp
     assert report["old_verify"] == "succeeded"
+
+
+def test_a_dump_that_fails_on_a_live_server_is_permanent_whatever_its_message_says(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """pg_dump's failure is told apart by asking the server, not by reading its stderr:
+    here pg_dump gives up waiting for a lock on a table whose name reads like a lost
+    connection, and the server is fine: a retry would fail the same way."""
+    from maintenance import pgtools
+    from maintenance.errors import PermanentError
+    from maintenance.pgarchive import dump
+
+    name = f"maint_test_{TAG}_msg"
+    pg.create_database(PG_SERVER, name, if_missing=False)
+    try:
+        dsn = pg.with_dbname(PG_SERVER, name)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute('CREATE TABLE "could not connect to server" (id int)')
+            major = conn.info.server_version // 10000
+        with psycopg.connect(dsn) as blocker:
+            blocker.execute('LOCK TABLE "could not connect to server" IN ACCESS EXCLUSIVE MODE')
+            temp = tmp_path / "x.dump.zst"
+            with pytest.raises(PermanentError) as caught:
+                dump.dump_to(
+                    temp,
+                    pg_dump=pgtools.find("pg_dump", settings, major),
+                    dsn=dsn,
+                    snapshot=None,
+                    level=1,
+                    threads=0,
+                    lock_wait_timeout_s=1,
+                )
+        assert type(caught.value).__name__ == "DumpFailed"
+        assert "could not connect to server" in str(caught.value)  # still the message
+        assert not temp.exists()
+    finally:
+        pg.drop_database(PG_SERVER, name)

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine
 from maintenance import clock, locks, pg, runner
 from maintenance.config import Settings, load_settings
 from maintenance.errors import ServiceUnavailable
-from maintenance.history import migrate, store
+from maintenance.history import lost, migrate, store
 from maintenance.history.models import Base
 from maintenance.results import Result, RunStatus, Trigger
 from maintenance.taskspec import NoParams, TaskSpec
@@ -201,8 +201,8 @@ def test_reap_marks_only_stale_running_rows_lost(settings: Settings, clean_histo
     fresh = store.insert_run(
         clean_history, store.RunStart("diag.hold", Trigger.BEAT, {}), started_at=now
     )
-    lost = store.reap(clean_history, lost_after_s=60, now=now)
-    assert lost == [stale]
+    reaped = lost.reap(clean_history, lost_after_s=60, now=now)
+    assert reaped == [stale]
     rows = {r["id"]: r for r in history_rows()}
     assert rows[stale]["status"] == "lost" and rows[stale]["error_type"] == "WorkerLost"
     assert rows[stale]["duration_s"] == pytest.approx(600, abs=1)
@@ -221,9 +221,9 @@ def test_startup_sweep_marks_rows_of_dead_local_processes(
     mine = store.insert_run(
         clean_history, store.RunStart("diag.hold", Trigger.BEAT, {}), started_at=old
     )
-    with store._session(clean_history) as s, s.begin():
+    with store.session(clean_history) as s, s.begin():
         s.execute(store.update(store.JobRun).where(store.JobRun.id == ghost).values(pid=dead.pid))
-    assert store.sweep_dead_local(clean_history, heartbeat_interval_s=1) == [ghost]
+    assert lost.sweep_dead_local(clean_history, heartbeat_interval_s=1) == [ghost]
     assert {r["id"]: r["status"] for r in history_rows()} == {ghost: "lost", mine: "running"}
 
 

@@ -15,10 +15,10 @@ import psycopg
 import pytest
 
 from maintenance import pg, pgtools
-from maintenance.backup import dump
 from maintenance.config import Settings, load_settings
 from maintenance.demo.seed import seed
-from maintenance.restore import load as loader
+from maintenance.pgarchive import dump
+from maintenance.pgarchive import load as loader
 from tests.conftest import PG_SERVER, TAG
 
 pytestmark = pytest.mark.integration
@@ -44,7 +44,7 @@ def big_archive(
         dump.dump_to(
             path,
             pg_dump=pgtools.find("pg_dump", load_settings(), major),
-            env=pg.libpq_env(src),
+            dsn=src,
             snapshot=None,
             level=3,
             threads=0,

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 import redis
 
-from maintenance.history import store
+from maintenance.history import lost
 from tests.conftest import (
     BROKER_DB,
     REDIS_BASE,
@@ -64,7 +64,7 @@ def _lost(history_db: str, celery_id: str) -> dict[str, object]:
     """Wait until the dead run's row is lost (nobody reaps for us: no worker is up)."""
 
     def reaped() -> list[dict[str, object]]:
-        store.reap(history_db, lost_after_s=4)
+        lost.reap(history_db, lost_after_s=4)
         return history_rows("celery_task_id = %s AND status = 'lost'", (celery_id,))
 
     return wait_for(reaped, timeout=30, what="the dead run to be marked lost")[0]

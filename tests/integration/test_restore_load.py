@@ -1,4 +1,4 @@
-"""The fast loader (maintenance/restore/load.py) against the real thing: whatever path it
+"""The fast loader (maintenance/pgarchive/load.py) against the real thing: whatever path it
 takes, the database it loads is the one a plain ``pg_restore --no-owner --no-acl`` of the
 same archive gives, and a damaged archive fails cleanly."""
 
@@ -17,10 +17,10 @@ import pytest
 import zstandard
 
 from maintenance import dbcheck, pg, pgtools
-from maintenance.backup import dump
 from maintenance.config import Settings, load_settings
 from maintenance.demo.seed import seed
-from maintenance.restore import load as loader
+from maintenance.pgarchive import dump, streams, toc
+from maintenance.pgarchive import load as loader
 from tests.conftest import LEAK_CANARY, PG_SERVER, TAG
 
 pytestmark = pytest.mark.integration
@@ -112,7 +112,7 @@ def archive(
     dump.dump_to(
         path,
         pg_dump=pgtools.find("pg_dump", settings, server_major),
-        env=pg.libpq_env(source),
+        dsn=source,
         snapshot=None,
         level=3,
         threads=0,
@@ -248,7 +248,7 @@ def test_the_multi_stream_path_equals_pg_restore(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(loader, "CHUNK", 32 << 10)  # every table of some size: many chunks
+    monkeypatch.setattr(streams, "CHUNK", 32 << 10)  # every table of some size: many chunks
     monkeypatch.setattr(loader, "VACUUM_ABOVE_BYTES", 1 << 20)  # assignments and swaps
     work = tmp_path / "work"
     report = loader.load(
@@ -457,10 +457,10 @@ class _Collector:
 def _dealt(script: bytes, chunk: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     import io
 
-    monkeypatch.setattr(loader, "CHUNK", chunk)
+    monkeypatch.setattr(streams, "CHUNK", chunk)
     workers = [_Collector(), _Collector()]
     sizes: dict[bytes, int] = {}
-    cut = loader._deal(io.BytesIO(script), workers, sizes)  # type: ignore[arg-type]
+    cut = streams.deal(io.BytesIO(script), workers, sizes)  # type: ignore[arg-type]
     rows: dict[bytes, list[bytes]] = {}
     for w in workers:
         current = None
@@ -516,7 +516,7 @@ def test_foreign_keys_are_read_from_the_post_data_script() -> None:
         b' REFERENCES "Odd"."Ref.(1)"(id) ON DELETE CASCADE;\n\n'
         b"ALTER TABLE public.parted\n    ADD CONSTRAINT parted_fk FOREIGN KEY (p) REFERENCES public.a(id);\n"
     )
-    assert loader._foreign_keys(script) == [
+    assert toc.foreign_keys(script) == [
         (b'"Odd"."T 1"', b'"Odd"."Ref.(1)"'),
         (b"public.parted", b"public.a"),
     ]

@@ -82,26 +82,43 @@ def test_libpq_env_is_the_curated_environment_plus_the_dsns_variables(
     }
 
 
-def test_every_child_process_of_the_suite_is_given_an_environment() -> None:
-    """A subprocess call without ``env=`` would hand a child the worker's whole
-    environment, MAINT_ settings and passwords included."""
+def test_every_child_process_of_the_suite_goes_through_proc_and_gets_an_environment() -> None:
+    """A child started any other way than maintenance/proc.py would miss the curated
+    environment (a subprocess call without ``env=`` hands a child the worker's whole
+    environment, MAINT_ settings and passwords included), its own process group and its
+    end on an error or with the worker. proc itself passes ``env=`` to every child."""
     import ast
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "maintenance"
     spawners = {"run", "Popen", "call", "check_call", "check_output"}
-    calls, missing = 0, []
+    os_spawners = ("system", "popen", "fork", "forkpty", "exec", "spawn", "posix_spawn")
+    elsewhere, proc_calls, popens, missing = [], 0, 0, []
     for path in sorted(root.rglob("*.py")):
+        where = path.relative_to(root.parent)
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if (
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                if path.name != "proc.py" and any(
+                    n.split(".")[0] in ("subprocess", "pty", "multiprocessing") for n in names
+                ):
+                    elsewhere.append(f"{where}:{node.lineno}")
+            if not (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
                 and isinstance(node.func.value, ast.Name)
-                and node.func.value.id == "subprocess"
-                and node.func.attr in spawners
             ):
-                calls += 1
+                continue
+            owner, attr = node.func.value.id, node.func.attr
+            if owner == "os" and attr.startswith(os_spawners):
+                elsewhere.append(f"{where}:{node.lineno}")
+            if owner == "proc" and attr in ("run", "child"):
+                proc_calls += 1
+            if owner == "subprocess" and attr in spawners:
+                popens += 1
                 if not any(k.arg == "env" for k in node.keywords):
-                    missing.append(f"{path.relative_to(root.parent)}:{node.lineno}")
-    assert calls >= 5  # pg_dump, pg_restore (decode, load x2), --version, hooks
-    assert missing == []
+                    missing.append(f"{where}:{node.lineno}")
+    assert elsewhere == []
+    assert proc_calls >= 6  # pg_dump, pg_restore (decode, load x3), --version, hooks
+    assert popens == 1 and missing == []  # proc's one Popen, given the child's environment

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from maintenance.backup.decode import CopyCounter, DecodeFailed, unquote_qualified
+from maintenance.pgarchive.copytext import unquote_qualified
+from maintenance.pgarchive.decode import CopyCounter, DecodeFailed
 
 TEXT = (
     b"-- header\nSET x;\n"

@@ -46,6 +46,7 @@ def test_the_layers_hold(tree: Path) -> None:
         ("maintenance/backup/layout.py", "maintenance.restore.run", "maintenance.backup is not allowed to import maintenance.restore"),
         ("maintenance/history/store.py", "maintenance.catalog", "maintenance.history is not allowed to import maintenance.catalog"),
         ("maintenance/runner.py", "tasks.app", "maintenance/ is plain Python"),
+        ("maintenance/pgarchive/dump.py", "maintenance.backup.layout", "maintenance.pgarchive is not allowed to import maintenance.backup"),
     ],
 )
 def test_an_upward_import_breaks_them(tree: Path, module: str, upward: str, broken: str) -> None:

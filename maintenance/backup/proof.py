@@ -1,25 +1,27 @@
-"""The RESTORE VERIFICATION CHECKLIST's database part, on a restored database: every
-table's exact row count and the db.stats counts against the backup's manifest, the
-schema objects (indexes, constraints, sequences, views), foreign keys, and the integrity
-checks (orphans, duplicate assignments, illogical dates: MAINT_INTEGRITY_CHECKS).
+"""A backup proven by a restore: the RESTORE VERIFICATION CHECKLIST's database part.
 
-Used by ``backup.verify --level restore``, ``maint restore`` and ``restore.drill``.
+The archive is loaded into a scratch database (or, for ``maint restore``, the new
+database that will be swapped in) and checked against the backup's manifest: every
+table's exact row count and the db.stats counts, the schema objects (indexes,
+constraints, sequences, views: :func:`schema_objects`, counted at backup time too),
+foreign keys, and the integrity checks (orphans, duplicate assignments, illogical
+dates: MAINT_INTEGRITY_CHECKS).
+
+Used by ``backup.verify --level restore`` and ``backup.create`` here, and by
+``maint restore`` and ``restore.drill`` (restore builds on backup, never the reverse).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import psycopg
 
 from maintenance import dbcheck, pg
 from maintenance.backup.manifest import Manifest
 from maintenance.config import Settings
+from maintenance.pgarchive import load
 from maintenance.results import Result
-
-if TYPE_CHECKING:
-    from maintenance.restore.load import LoadReport
 
 _OBJECTS = """
 SELECT
@@ -51,12 +53,10 @@ def _differences(expected: dict[str, int], got: dict[str, int | None]) -> str:
 
 def scratch_restore(
     result: Result, settings: Settings, archive: Path, data: Manifest, purpose: str
-) -> LoadReport | None:
+) -> load.LoadReport | None:
     """Restore ``archive`` into a scratch database ``maint_scratch_<purpose>_<random>``
     (unlogged tables: it is only checked), run :func:`check_restored` on it, drop it.
     Returns the load report, or None if it did not load (a failed check says why)."""
-    from maintenance.restore import load
-
     server = settings.target_dsn.get_secret_value()
     with dbcheck.scratch_database(server, purpose) as scratch:
         dsn = pg.with_dbname(server, scratch)
