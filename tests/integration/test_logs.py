@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import re
 import signal
@@ -478,8 +479,6 @@ def test_maint_logs_verbs_print_tables_and_json(
     assert all(len(line) <= 80 for line in p.stdout.splitlines())
     assert not (logroot / "app.log.1").exists()
     p = run_cli("logs", "report", "--json", env=env)
-    import json
-
     data = json.loads(p.stdout)
     assert (
         data["task"] == "logs.report" and data["result"]["figures"]["error_counts"]["ERROR"] == 10
@@ -495,3 +494,28 @@ def test_a_bad_root_is_a_clear_error_in_history(tmp_path: Path, clean_history: s
     assert o.status is RunStatus.FAILED and "does not exist" in (o.error_message or "")
     (row,) = history_rows("task = 'logs.report'")
     assert row["status"] == "failed" and "MAINT_LOG_ROOT" in str(row["error_message"])
+
+
+def test_the_reopen_command_runs_once_per_rotation_without_the_suites_settings(
+    logroot: Path, tmp_path: Path, history_db: str
+) -> None:
+    seen = tmp_path / "env.json"
+    record = f"import json, os; open({str(seen)!r}, 'a').write(json.dumps(sorted(os.environ)) + '\\n')"
+    for name in ("a.log", "b.log"):
+        (logroot / name).write_bytes(b"x\n")
+    o = run("logs.rotate", log_settings(logroot, log_reopen_command=[sys.executable, "-c", record]), force=True)
+    assert o.status is RunStatus.SUCCEEDED, o.summary
+    (line,) = seen.read_text().splitlines()  # sharedscripts: once for both logs
+    assert not [n for n in json.loads(line) if n.startswith("MAINT_")]
+    failing = [sys.executable, "-c", "import sys; sys.stderr.write('no such app'); sys.exit(3)"]
+    (logroot / "a.log").write_bytes(b"x\n")
+    o = run("logs.rotate", log_settings(logroot, log_reopen_command=failing), force=True)
+    assert o.status is RunStatus.FAILED
+    c = checks(o)["writers told to reopen"]
+    assert c["status"] == "fail" and "exited 3: no such app" in str(c["observed"])
+    hanging = [sys.executable, "-c", "import time; time.sleep(60)"]
+    (logroot / "a.log").write_bytes(b"x\n")
+    o = run("logs.rotate", log_settings(logroot, log_reopen_command=hanging, log_reopen_timeout_s=1), force=True)
+    assert "killed after 1s" in str(checks(o)["writers told to reopen"]["observed"])
+    o = run("logs.rotate", log_settings(logroot, log_reopen_command=[sys.executable, "-c", record]))
+    assert len(seen.read_text().splitlines()) == 1  # nothing rotated: nobody told to reopen
