@@ -192,3 +192,36 @@ def test_the_log_settings_defaults() -> None:
     assert s.log_max_bytes == 100 * 1024 * 1024 and s.log_disk_limit_bytes == 50 * 1000**3
     assert s.managed_log_hosts == [s.log_host]
     assert load_settings(log_create_mode="640").log_create_mode == 0o640
+
+
+def test_beat_fans_the_log_calendar_out_to_every_configured_host() -> None:
+    import beat_schedule
+
+    schedule = beat_schedule.build(load_settings(log_hosts=["web1", "web2"]))
+    logs = {k: v for k, v in schedule.items() if v["task"].startswith("logs.")}
+    assert sorted(logs) == sorted(
+        f"{what}@{host}"
+        for host in ("web1", "web2")
+        for what in (
+            "daily-log-rotation",
+            "hourly-log-size-check",
+            "weekly-log-cleanup",
+            "daily-log-report",
+        )
+    )
+    for name, item in logs.items():
+        host = name.split("@")[1]
+        assert item["options"]["queue"] == f"logs.{host}" and item["kwargs"]["host"] == host
+    assert logs["hourly-log-size-check@web1"]["kwargs"] == {"host": "web1", "only_oversized": True}
+    rotation = logs["daily-log-rotation@web2"]["schedule"]
+    assert (rotation.hour, rotation.minute) == ({1}, {0})
+    cleanup = logs["weekly-log-cleanup@web1"]["schedule"]
+    assert (cleanup.day_of_week, cleanup.hour, cleanup.minute) == ({0}, {3}, {0})
+    # without MAINT_LOG_HOSTS: this host only
+    solo = beat_schedule.build(load_settings(log_hosts=[], log_host="db1"))
+    assert {k for k in solo if "log" in k and "@" in k} == {
+        "daily-log-rotation@db1",
+        "hourly-log-size-check@db1",
+        "weekly-log-cleanup@db1",
+        "daily-log-report@db1",
+    }
