@@ -4,7 +4,8 @@ Every entry is sent with the ``maint_trigger=beat`` header so its history rows s
 started them. Times are in ``MAINT_TIMEZONE`` (the playbook's "system time").
 
 The maintenance windows (daily, weekly, monthly, quarterly) arrive with their issues;
-for now the calendar holds the nightly statistics snapshot.
+for now the calendar holds the nightly statistics snapshot, the backup calendar and the
+log calendar (one entry per log task and host).
 """
 
 from __future__ import annotations
@@ -14,15 +15,42 @@ from typing import Any
 from celery.schedules import crontab
 
 from maintenance.config import Settings
+from maintenance.logs import hosts as log_hosts
 
 
-def _entry(task: str, schedule: Any, settings: Settings, **kwargs: Any) -> dict[str, Any]:
+def _entry(
+    task: str, schedule: Any, settings: Settings, *, queue: str | None = None, **kwargs: Any
+) -> dict[str, Any]:
     return {
         "task": task,
         "schedule": schedule,
         "kwargs": kwargs,
-        "options": {"queue": settings.queue, "headers": {"maint_trigger": "beat"}},
+        "options": {"queue": queue or settings.queue, "headers": {"maint_trigger": "beat"}},
     }
+
+
+def log_entries(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The playbook's log calendar, fanned out: one entry per task and host of
+    MAINT_LOG_HOSTS, sent to that host's queue (``logs.<host>``) with ``host`` set, so
+    only that host's worker runs it. Daily rotation at 01:00; the size cap is checked
+    every hour (a log over it rotates early); cleanup on Sunday at 03:00; the report
+    every day at 06:00, after the night's work."""
+    out: dict[str, dict[str, Any]] = {}
+    for host in settings.managed_log_hosts:
+        q = log_hosts.queue(host)
+        out[f"daily-log-rotation@{host}"] = _entry(
+            "logs.rotate", crontab(hour=1, minute=0), settings, queue=q, host=host
+        )
+        out[f"hourly-log-size-check@{host}"] = _entry(
+            "logs.rotate", crontab(minute=30), settings, queue=q, host=host, only_oversized=True
+        )
+        out[f"weekly-log-cleanup@{host}"] = _entry(
+            "logs.cleanup", crontab(hour=3, minute=0, day_of_week="sun"), settings, queue=q, host=host
+        )
+        out[f"daily-log-report@{host}"] = _entry(
+            "logs.report", crontab(hour=6, minute=0), settings, queue=q, host=host
+        )
+    return out
 
 
 def build(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -98,4 +126,5 @@ def build(settings: Settings) -> dict[str, dict[str, Any]]:
             settings,
             dry_run=False,
         ),
+        **log_entries(settings),
     }

@@ -18,6 +18,9 @@ from maintenance.cache import clear as cache_clear
 from maintenance.cache import flush as cache_flush
 from maintenance.cache import stats as cache_stats
 from maintenance.errors import ConfigError, UnknownTask
+from maintenance.logs import cleanup as logs_cleanup
+from maintenance.logs import report as logs_report
+from maintenance.logs import rotate as logs_rotate
 from maintenance.redelivery import NEVER, LostRetry
 from maintenance.restore import drill as restore_drill
 from maintenance.restore import report as restore_report
@@ -121,6 +124,35 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         func=stats.collect,
         params=stats.StatsParams,
         description="DATA STATISTICS: server version, database size and exact row counts.",
+        soft_time_limit=1800,
+        time_limit=1900,
+    ),
+    # Log tasks run on the host that holds the logs (its queue logs.<host>) and exclude
+    # each other with a lock of that host's log folder, not a cluster-wide one.
+    TaskSpec(
+        name="logs.rotate",
+        func=logs_rotate.rotate,
+        params=logs_rotate.RotateParams,
+        description="Rotate MAINT_LOG_ROOT's logs as logrotate does (daily, size cap, keep 30, "
+        "create, delaycompress) by rename and a reopen signal, then gzip all but the newest.",
+        soft_time_limit=3600,
+        time_limit=3700,
+    ),
+    TaskSpec(
+        name="logs.cleanup",
+        func=logs_cleanup.cleanup,
+        params=logs_cleanup.CleanupParams,
+        description="Weekly log cleanup: gzip rotated logs over a day old, archive past months, "
+        "delete archived logs over 30 days old, orphans and empty logs no process holds open.",
+        soft_time_limit=3600,
+        time_limit=3700,
+    ),
+    TaskSpec(
+        name="logs.report",
+        func=logs_report.report,
+        params=logs_report.ReportParams,
+        description="LOG MANAGEMENT VERIFICATION: sizes, rotation, retention, disk, permissions, "
+        "and the ERROR/CRITICAL lines written since the previous report.",
         soft_time_limit=1800,
         time_limit=1900,
     ),

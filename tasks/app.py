@@ -13,6 +13,7 @@ from celery import Celery
 import beat_schedule
 from maintenance import catalog, logs_setup
 from maintenance.config import Settings, get_settings
+from maintenance.logs import hosts as log_hosts
 
 #: Above the longest hard time limit: a task still running when Redis's visibility
 #: timeout expires is delivered a second time (Celery + Redis + acks_late).
@@ -52,6 +53,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # message to be redelivered while it still runs.
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "task_default_queue": settings.queue,
+        # A log task naming its host goes to that host's queue (logs.<host>), from Flower
+        # too; beat's entries name the queue themselves.
+        "task_routes": (route,),
         "task_create_missing_queues": True,
         "task_track_started": True,
         "result_extended": True,
@@ -71,6 +75,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **_: Any) -> Any:
+    queue = log_hosts.queue_for(name, kwargs or {})
+    return {"queue": queue} if queue else None
+
+
 def create_app() -> Celery:
     """The Celery app, its configuration read from the settings when Celery first needs
     it (a worker, beat or Flower starting), not when this module is imported: a bad
@@ -82,6 +91,7 @@ def create_app() -> Celery:
             "tasks.cache",
             "tasks.db",
             "tasks.diag",
+            "tasks.logs",
             "tasks.restore",
             "tasks.signals",
         ],

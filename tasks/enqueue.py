@@ -15,6 +15,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from maintenance import redact
 from maintenance.config import Settings, get_settings
 from maintenance.errors import ServiceUnavailable
+from maintenance.logs import hosts as log_hosts
 from maintenance.results import Trigger
 
 CONNECT_TIMEOUT_S = 3.0
@@ -55,7 +56,7 @@ class CeleryDispatcher:
             result = app.send_task(
                 task,
                 kwargs=kwargs,
-                queue=self.settings.queue,
+                queue=log_hosts.queue_for(task, kwargs) or self.settings.queue,
                 headers=headers_for(trigger),
                 kwargsrepr=repr(redact.redact_params(kwargs)),
                 retry=True,

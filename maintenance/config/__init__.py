@@ -16,6 +16,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     offsite     backup.offsite
     restore     maint restore, restore.drill, checks of a restored copy
     cache       the cache tasks (the application's Redis)
+    logs        logs.rotate, logs.cleanup, logs.report: patterns, rotation, hosts
     flower      Flower
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
@@ -59,6 +60,7 @@ from maintenance.config.cache import CacheSection
 from maintenance.config.core import CoreSection
 from maintenance.config.flower import FlowerSection
 from maintenance.config.logging import LoggingSection
+from maintenance.config.logs import LogsSection
 from maintenance.config.offsite import OffsiteSection
 from maintenance.config.restore import RestoreSection
 from maintenance.config.retention import RetentionSection
@@ -87,6 +89,7 @@ SECTIONS: tuple[type[Section], ...] = (
     OffsiteSection,
     RestoreSection,
     CacheSection,
+    LogsSection,
     FlowerSection,
 )
 
@@ -94,6 +97,7 @@ SECTIONS: tuple[type[Section], ...] = (
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
     FlowerSection,
+    LogsSection,
     CacheSection,
     RestoreSection,
     OffsiteSection,

@@ -60,8 +60,8 @@ class CoreSection(Section):
     )
     log_root: Path = Field(
         default_factory=lambda: _state_dir() / "logs",
-        description="The scheduler's log folder, for log housekeeping. No task reads it yet "
-        "(the log tasks will).",
+        description="The scheduler's log folder on the host that writes it: logs.rotate, "
+        "logs.cleanup and logs.report touch nothing outside it and follow no link.",
     )
     api_url: str = Field(
         "http://127.0.0.1:8000",
