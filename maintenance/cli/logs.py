@@ -1,11 +1,13 @@
 """``maint logs``: this host's logs (MAINT_LOG_ROOT): report, rotate, cleanup.
 
 Each verb runs its task here, in this process (trigger cli, recorded in the history),
-on this host's logs; the workers run the same tasks on each host from beat.
+on this host's logs; the workers run the same tasks on each host from beat. ``--json``
+prints the run's history row as ``maint run --json`` does.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +16,10 @@ from rich.text import Text
 
 from maintenance import catalog, runner
 from maintenance.cli.fit import Column, Grid, Note, one_line
-from maintenance.cli.render import Checklist, err, out, print_json, styled
+from maintenance.cli.render import Checklist, end_run, out, print_json, print_run, styled
 from maintenance.config import get_settings
+from maintenance.errors import MaintenanceError
+from maintenance.history import store
 from maintenance.results import Trigger
 from maintenance.units import human_bytes
 
@@ -23,7 +27,7 @@ app = typer.Typer(
     help="This host's logs (MAINT_LOG_ROOT): report, rotate, cleanup.", no_args_is_help=True
 )
 
-JSON_HELP = "Print the outcome as JSON."
+JSON_HELP = "Print the run as JSON."
 DRY_HELP = "Show what would change; change nothing."
 
 
@@ -63,11 +67,20 @@ def _run(
     as_json: bool,
     tables: Callable[[dict[str, Any]], list[Any]],
 ) -> None:
-    outcome = runner.execute(
-        catalog.get(task), params, settings=get_settings(), trigger=Trigger.CLI
-    )
+    settings = get_settings()
+    outcome = runner.execute(catalog.get(task), params, settings=settings, trigger=Trigger.CLI)
     if as_json:
-        print_json(outcome.to_dict())
+        row = None
+        if outcome.run_id is not None and not outcome.history_error:
+            with contextlib.suppress(MaintenanceError):
+                row = store.get_run(settings.history_dsn.get_secret_value(), outcome.run_id)
+        if row is not None:  # the history row, as maint run --json prints it
+            print_run(row, settings.zone, as_json=True, exit_code=outcome.exit_code)
+        else:
+            print_json(
+                outcome.to_dict()
+                | {"exit_code": outcome.exit_code, "history_error": outcome.history_error}
+            )
     else:
         run = f"run {outcome.run_id}" if outcome.run_id is not None else "run (not recorded)"
         out.print(f"{task} {run}: {styled(outcome.status.value)}")
@@ -77,11 +90,11 @@ def _run(
             out.print(part)
         if result.get("checks"):
             out.print(Checklist(result["checks"]))
-        if outcome.history_error:
-            err.print(f"[yellow]not recorded in the history[/]: {outcome.history_error}")
-    if outcome.bad_input:
-        err.print(f"[red]bad input[/]: {outcome.error_message}")
-    raise typer.Exit(outcome.exit_code)
+    end_run(
+        outcome.exit_code,
+        history_error=outcome.history_error,
+        bad_input=(outcome.error_message or "") if outcome.bad_input else None,
+    )
 
 
 def report_tables(figures: dict[str, Any]) -> list[Any]:
