@@ -61,6 +61,10 @@ class CeleryDispatcher:
                 kwargsrepr=repr(redact.redact_params(kwargs)),
                 retry=True,
                 retry_policy={"max_retries": 2, "interval_start": 0.5, "interval_step": 0.5},
+                # the worker's own limits (its MAINT_TIME_LIMITS), never this process's:
+                # send_task would copy a locally registered task's limits into the message
+                time_limit=None,
+                soft_time_limit=None,
             )
         except (KombuOperationalError, OSError) as exc:
             url = redact.mask_url(self.settings.broker_url.get_secret_value())

@@ -9,6 +9,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -90,6 +91,10 @@ def test_a_soft_time_limit_in_decodes_read_loop_leaves_no_pg_restore(
 
     def limit() -> None:
         wait_for(lambda: _live_children("pg_restore"), timeout=60, what="pg_restore to start")
+        # pg_restore shows up while Popen is still waiting for its exec; the limit is meant
+        # for decode's read loop, which starts right after (a limit landing inside Popen
+        # itself is a narrower gap: docs/architecture.md, "Child processes")
+        time.sleep(1.0)
         os.kill(os.getpid(), signal.SIGUSR1)
 
     threads = [threading.Thread(target=f, daemon=True) for f in (writer, limit)]

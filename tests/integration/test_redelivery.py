@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -206,3 +207,33 @@ def test_an_unreachable_broker_is_one_line_naming_the_setting(
     assert "MAINT_BROKER_URL=redis://:***@127.0.0.1:1/15" in lines[0]
     assert "hunter22secret" not in res.stderr + res.stdout
     assert "Traceback" not in res.stderr
+
+
+def test_a_sent_message_carries_no_time_limits_of_the_sender(
+    maint_env: dict[str, str], history_db: str
+) -> None:
+    """The workers' MAINT_TIME_LIMITS decide: a sender that has the tasks registered (with
+    other limits) must not put its own into the message, where they would win. The sender
+    is a process of its own: registering the tasks here would change this session's
+    other sends."""
+    queue = f"{maint_env['MAINT_QUEUE']}-{secrets.token_hex(3)}"
+    code = (
+        "import tasks.diag\n"  # a sender that has loaded the tasks, as Flower has
+        "from tasks.app import app\n"
+        "from tasks.enqueue import CeleryDispatcher\n"
+        "from maintenance.results import Trigger\n"
+        "assert app.tasks['diag.hold'].soft_time_limit\n"
+        "print(CeleryDispatcher().send('diag.hold', {'seconds': 1}, trigger=Trigger.ADHOC))\n"
+    )
+    env = {**os.environ, **maint_env, "MAINT_QUEUE": queue}
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    try:
+        assert res.returncode == 0, res.stderr
+        (raw,) = _broker().lrange(queue, 0, -1)
+        headers = json.loads(raw)["headers"]
+        assert headers["id"] == res.stdout.strip()
+        assert headers["timelimit"] == [None, None]
+    finally:
+        _broker().delete(queue)
