@@ -32,8 +32,7 @@ It ends (docs/architecture.md, "Child processes", says why this way):
   thread that started it is gone; a ``with`` block holds that thread until the child is
   reaped. Without setpriv (:data:`PDEATHSIG` False) only this last net is missing.
 
-A group is signalled only while its leader is unreaped (alive, or a zombie not yet
-collected), so its id cannot have been reused: no stranger is ever signalled.
+A group is signalled only while its leader is unreaped: its id cannot have been reused.
 """
 
 from __future__ import annotations
