@@ -7,7 +7,8 @@ module; ``tests/unit/test_errors.py`` checks this drawing against the code)::
     ├── TransientError        retry later: the same call may succeed (a database restarting)
     │   ├── ServiceUnavailable    a database, Redis or the API did not answer
     │   ├── LockLost              the session holding the run's singleton lock died
-    │   └── Busy                  a file lock stayed held (retention skips that backup for now)
+    │   ├── Busy                  a file lock stayed held (retention skips that backup for now)
+    │   └── LockTimeout           upkeep.session: an upkeep statement met its lock_timeout
     ├── PermanentError        retrying will not help: fix the input or the system first
     │   ├── ServiceRefused        a service answered and said no (wrong password, no such database)
     │   ├── ConfigError           a setting is missing or malformed (named in the message)
@@ -27,7 +28,8 @@ module; ``tests/unit/test_errors.py`` checks this drawing against the code)::
     │   ├── LocalMismatch         backup.archive.tar: the backup changed while it was archived
     │   ├── SwapFailed            restore.swap: the databases could not be renamed
     │   ├── HookFailed            restore.run: a configured hook command failed
-    │   └── RunFailed             tasks.base: the Celery task's run ended failed (for Celery)
+    │   ├── RunFailed             tasks.base: the Celery task's run ended failed (for Celery)
+    │   └── StatementTimeout      upkeep.session: an upkeep statement met its statement_timeout
     └── RunSkipped            not an error: the run chose not to act (lock held, blackout)
 
 Only what :func:`is_transient` calls transient is retried by the Celery wrappers: a
@@ -41,6 +43,8 @@ module, never seen outside it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import psycopg
 
@@ -102,11 +106,15 @@ class Refused(BadInput):
 
 
 class RunSkipped(MaintenanceError):
-    """The run decided not to act; the reason is recorded. Not a failure."""
+    """The run decided not to act; the reason is recorded. Not a failure.
 
-    def __init__(self, reason: str) -> None:
+    ``figures`` (optional) are recorded as the skipped run's figures: what it saw that
+    made it decide so (the sessions that block an upkeep task, say)."""
+
+    def __init__(self, reason: str, figures: dict[str, Any] | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.figures = dict(figures or {})
 
 
 #: ``error_type`` of a run that finished its work but whose checklist has a failed check.

@@ -17,6 +17,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     restore     maint restore, restore.drill, checks of a restored copy
     cache       the cache tasks (the application's Redis)
     logs        logs.rotate, logs.cleanup, logs.report: patterns, rotation, hosts
+    upkeep      the db.* upkeep tasks: timeouts per statement kind, the session pre-check
     flower      Flower
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
@@ -65,6 +66,7 @@ from maintenance.config.offsite import OffsiteSection
 from maintenance.config.restore import RestoreSection
 from maintenance.config.retention import RetentionSection
 from maintenance.config.stats import StatsSection
+from maintenance.config.upkeep import UpkeepSection
 from maintenance.config.workers import WorkersSection
 from maintenance.errors import ConfigError
 
@@ -90,6 +92,7 @@ SECTIONS: tuple[type[Section], ...] = (
     RestoreSection,
     CacheSection,
     LogsSection,
+    UpkeepSection,
     FlowerSection,
 )
 
@@ -97,6 +100,7 @@ SECTIONS: tuple[type[Section], ...] = (
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
     FlowerSection,
+    UpkeepSection,
     LogsSection,
     CacheSection,
     RestoreSection,

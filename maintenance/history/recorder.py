@@ -125,6 +125,7 @@ class RunRecorder:
         self.dsn = settings.history_dsn.get_secret_value()
         self.run_id: int | None = None
         self.result: Result | None = None
+        self._skip_figures: dict[str, Any] = {}
         self.status: RunStatus = RunStatus.RUNNING
         self.summary: str = ""
         self.error_type: str | None = None
@@ -221,6 +222,7 @@ class RunRecorder:
         if isinstance(exc, RunSkipped):
             self.status = RunStatus.SKIPPED
             self.summary = f"skipped: {redact.scrub(exc.reason)}"
+            self._skip_figures = redact.scrub_value(exc.figures)
         elif exc is not None:
             self.status = RunStatus.FAILED
             self.error_type, self.error_message = describe_error(exc)
@@ -244,7 +246,7 @@ class RunRecorder:
         if self.result is not None:
             return self.result.to_dict()
         if self.status is RunStatus.SKIPPED:
-            return {"summary": self.summary, "checks": [], "figures": {}}
+            return {"summary": self.summary, "checks": [], "figures": self._skip_figures}
         return None
 
     def _write(self, end: store.RunEnd) -> None:

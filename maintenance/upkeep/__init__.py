@@ -1,0 +1,8 @@
+"""Database upkeep of the target database (docs/upkeep.md), safe to run while it is in use.
+
+``session``   the one way upkeep talks to the database: autocommit, lock and statement
+              timeouts per statement kind, and the pre-check that refuses to start while
+              sessions would block it (built on :mod:`maintenance.activity`)
+``bloat``     table and B-tree index bloat, estimated from the statistics (facts, then
+              pure arithmetic)
+"""
