@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from maintenance import redact
+from maintenance.config import Settings
 
 #: Relation lock modes that conflict with VACUUM's SHARE UPDATE EXCLUSIVE (and so with a
 #: concurrent reindex, ANALYZE, and every rebuild).
@@ -64,6 +65,15 @@ class Policy:
     idle_in_transaction_s: float = 300
     lock_hold_s: float = 60
     lock_wait_s: float = 10
+
+
+def policy_of(settings: Settings) -> Policy:
+    """The pre-check's thresholds from the settings (docs/configuration.md)."""
+    return Policy(
+        idle_in_transaction_s=settings.upkeep_idle_in_transaction_s,
+        lock_hold_s=settings.upkeep_lock_hold_s,
+        lock_wait_s=settings.upkeep_lock_wait_s,
+    )
 
 
 @dataclass(frozen=True)

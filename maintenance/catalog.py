@@ -26,11 +26,16 @@ from maintenance.restore import drill as restore_drill
 from maintenance.restore import report as restore_report
 from maintenance.restore import run as restore_run
 from maintenance.taskspec import NoParams, TaskSpec
+from maintenance.upkeep import optimize as upkeep_optimize
+from maintenance.upkeep import reindex as upkeep_reindex
+from maintenance.upkeep import vacuum as upkeep_vacuum
 
 #: Tasks that write or delete backup files exclude each other.
 BACKUP_LOCK = "backups"
 #: Tasks that delete cache keys exclude each other.
 CACHE_LOCK = "cache"
+#: Upkeep tasks that change the target database exclude each other.
+UPKEEP_LOCK = "upkeep"
 
 SPECS: tuple[TaskSpec[Any], ...] = (
     TaskSpec(
@@ -126,6 +131,45 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         description="DATA STATISTICS: server version, database size and exact row counts.",
         soft_time_limit=1800,
         time_limit=1900,
+    ),
+    # Upkeep: each opens its own session on the target database, autocommit, under the
+    # timeouts of each statement's kind, and skips while other sessions block it.
+    TaskSpec(
+        name="db.vacuum_analyze",
+        func=upkeep_vacuum.run,
+        params=upkeep_vacuum.VacuumParams,
+        description="Weekly VACUUM (ANALYZE, SKIP_LOCKED) of every table, one at a time: dead "
+        "tuples before and after and the time per table; locked tables skipped and named.",
+        exclusive=True,
+        lock=UPKEEP_LOCK,
+        soft_time_limit=3 * 3600,
+        time_limit=3 * 3600 + 600,
+        max_retries=1,
+    ),
+    TaskSpec(
+        name="db.reindex",
+        func=upkeep_reindex.run,
+        params=upkeep_reindex.ReindexParams,
+        description="Weekly: drop INVALID leftovers of failed concurrent builds, then REINDEX "
+        "INDEX CONCURRENTLY the indexes whose estimated bloat is over the threshold.",
+        exclusive=True,
+        lock=UPKEEP_LOCK,
+        soft_time_limit=3 * 3600,
+        time_limit=3 * 3600 + 600,
+        max_retries=1,
+    ),
+    TaskSpec(
+        name="db.optimize",
+        func=upkeep_optimize.run,
+        params=upkeep_optimize.OptimizeParams,
+        description="Monthly window only (or force_reason): rebuild tables over the bloat "
+        "threshold with pg_repack (online) or VACUUM FULL (locks each), then ANALYZE.",
+        exclusive=True,
+        lock=UPKEEP_LOCK,
+        soft_time_limit=4 * 3600,
+        time_limit=4 * 3600 + 600,
+        # disruptive: never run again later by itself
+        max_retries=0,
     ),
     # Log tasks run on the host that holds the logs (its queue logs.<host>) and exclude
     # each other with a lock of that host's log folder, not a cluster-wide one.

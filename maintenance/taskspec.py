@@ -60,6 +60,21 @@ P = TypeVar("P", bound=Params)
 StepRecorder = Callable[[str, dict[str, Any]], AbstractContextManager[Any]]
 
 
+def window_authority(
+    trigger: Trigger, window_run_id: int | None, force_reason: str | None
+) -> str | None:
+    """What lets a disruptive step (a flush, a table rebuild) run now, or None (pure):
+    the maintenance window it is a step of, or the reason a person gave for not waiting
+    for one (recorded with the run)."""
+    if window_run_id is not None:
+        return f"maintenance window run {window_run_id}"
+    if trigger is Trigger.WINDOW:
+        return "a maintenance window's step"
+    if force_reason and force_reason.strip():
+        return f"forced outside a window: {force_reason.strip()}"
+    return None
+
+
 @dataclass(frozen=True)
 class RunContext:
     """What a task function gets besides its parameters."""

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import psycopg
 from pydantic import Field
 
-from maintenance import clock, dbcheck, pg, pgtools
+from maintenance import activity, clock, dbcheck, pg, pgtools
 from maintenance.backup import inventory, layout, manifest, proof, verify
 from maintenance.backup.layout import Tier
 from maintenance.errors import MaintenanceError
@@ -118,6 +118,15 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
             expected=0,
             warn_only=True,
             detail="pg_dump waits for them (up to 5 minutes)" if held else None,
+        )
+        blocking = activity.blockers(activity.read_sessions(conn), activity.policy_of(s))
+        result.check(
+            "no blocking sessions",
+            not blocking,
+            observed=activity.summary(blocking) or "none",
+            expected="none idle in a transaction or holding strong locks (docs/upkeep.md)",
+            warn_only=True,
+            detail="the dump only reads: it goes on" if blocking else None,
         )
         snap = conn.execute("SELECT pg_export_snapshot()").fetchone()
         server_major = int(str(facts["server_version"]).split(".")[0])

@@ -20,7 +20,7 @@ from pydantic import Field
 from maintenance.cache import client as cache_client
 from maintenance.errors import ParamError
 from maintenance.results import Result, Trigger
-from maintenance.taskspec import Params, RunContext
+from maintenance.taskspec import Params, RunContext, window_authority
 
 
 class FlushParams(Params):
@@ -41,12 +41,9 @@ def authority(trigger: Trigger, window_run_id: int | None, params: FlushParams) 
             "cache.flush: confirm=true is required: FLUSHDB deletes every key of the "
             "cache database (dry_run=true counts them first)"
         )
-    if window_run_id is not None:
-        return f"maintenance window run {window_run_id}"
-    if trigger is Trigger.WINDOW:
-        return "a maintenance window's step"
-    if params.force_reason and params.force_reason.strip():
-        return f"forced outside a window: {params.force_reason.strip()}"
+    allowed = window_authority(trigger, window_run_id, params.force_reason)
+    if allowed is not None:
+        return allowed
     raise ParamError(
         "cache.flush: outside a maintenance window a flush needs force_reason (why it "
         "cannot wait for the window; it is recorded)"

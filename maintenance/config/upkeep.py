@@ -61,6 +61,43 @@ class UpkeepSection(Section):
         "names the session it waits for, which blocks the start.",
     )
 
+    upkeep_reindex_bloat_ratio: float = Field(
+        0.3,
+        gt=0,
+        lt=1,
+        description="db.reindex rebuilds a B-tree index whose estimated bloat is at least this "
+        "share of it (and at least MAINT_UPKEEP_REINDEX_MIN_BYTES).",
+    )
+    upkeep_reindex_min_bytes: int = Field(
+        1 << 20,
+        ge=0,
+        description="db.reindex leaves an index alone whose estimated bloat is under this "
+        "many bytes, whatever its share.",
+    )
+    upkeep_optimize_bloat_ratio: float = Field(
+        0.4,
+        gt=0,
+        lt=1,
+        description="db.optimize rebuilds a table whose estimated bloat is at least this share "
+        "of it (and at least MAINT_UPKEEP_OPTIMIZE_MIN_BYTES).",
+    )
+    upkeep_optimize_min_bytes: int = Field(
+        8 << 20,
+        ge=0,
+        description="db.optimize leaves a table alone whose estimated bloat is under this many "
+        "bytes, whatever its share.",
+    )
+    upkeep_pg_repack: str | None = Field(
+        "pg_repack",
+        description="The pg_repack client db.optimize uses (a name on PATH or a path) when its "
+        "extension exists in the target database; empty: always VACUUM FULL.",
+    )
+
+    @field_validator("upkeep_pg_repack", mode="before")
+    @classmethod
+    def _upkeep_repack(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("upkeep_lock_timeout_ms")
     @classmethod
     def _upkeep_lock_ms(cls, value: dict[str, int]) -> dict[str, int]:

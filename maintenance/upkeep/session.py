@@ -87,6 +87,15 @@ class UpkeepSession:
                 f"{statement_ms / 1000:g} s"
             ) from None
 
+    def using(self, kind: str) -> psycopg.Connection:
+        """The connection, with ``kind``'s timeouts in force (for readers that take one)."""
+        self.execute(kind, "SELECT 1")
+        return self.conn
+
+    def rows(self, kind: str, query: Query, params: Sequence[Any] | None = None) -> list[Any]:
+        """All rows of ``query``, run as a statement of ``kind``."""
+        return self.execute(kind, query, params).fetchall()
+
     def timed(self, kind: str, query: Query, params: Sequence[Any] | None = None) -> float:
         """Run ``query`` as :meth:`execute` does and return its duration (s)."""
         t0 = clock.monotonic()
@@ -103,19 +112,10 @@ def open_session(settings: Settings, task: str) -> Iterator[UpkeepSession]:
         yield UpkeepSession(conn, settings)
 
 
-def policy(settings: Settings) -> activity.Policy:
-    return activity.Policy(
-        idle_in_transaction_s=settings.upkeep_idle_in_transaction_s,
-        lock_hold_s=settings.upkeep_lock_hold_s,
-        lock_wait_s=settings.upkeep_lock_wait_s,
-    )
-
-
 def blocking(session: UpkeepSession) -> list[activity.Blocker]:
     """The sessions that block upkeep now."""
-    cur = session.execute("read", "SELECT 1")  # the read timeouts for the catalog query
-    cur.close()
-    return activity.blockers(activity.read_sessions(session.conn), policy(session.settings))
+    sessions = activity.read_sessions(session.using("read"))
+    return activity.blockers(sessions, activity.policy_of(session.settings))
 
 
 def refuse_if_blocked(session: UpkeepSession, task: str) -> None:
