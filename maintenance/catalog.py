@@ -28,6 +28,7 @@ from maintenance.restore import run as restore_run
 from maintenance.taskspec import NoParams, TaskSpec
 from maintenance.upkeep import optimize as upkeep_optimize
 from maintenance.upkeep import reindex as upkeep_reindex
+from maintenance.upkeep import report as upkeep_report
 from maintenance.upkeep import vacuum as upkeep_vacuum
 
 #: Tasks that write or delete backup files exclude each other.
@@ -157,6 +158,15 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         soft_time_limit=3 * 3600,
         time_limit=3 * 3600 + 600,
         max_retries=1,
+    ),
+    TaskSpec(
+        name="db.report",
+        func=upkeep_report.run,
+        params=NoParams,
+        description="Weekly query analysis (read-only): bloat, dead tuples, last (auto)vacuum, "
+        "XID age, unused and duplicate indexes, cache hit ratio, connections, top statements.",
+        soft_time_limit=900,
+        time_limit=1000,
     ),
     TaskSpec(
         name="db.optimize",

@@ -7,20 +7,13 @@ prints the run's history row as ``maint run --json`` does.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
 from typing import Any
 
 import typer
 from rich.text import Text
 
-from maintenance import catalog, runner
 from maintenance.cli.fit import Column, Grid, Note, one_line
-from maintenance.cli.render import Checklist, end_run, out, print_json, print_run, styled
-from maintenance.config import get_settings
-from maintenance.errors import MaintenanceError
-from maintenance.history import store
-from maintenance.results import Trigger
+from maintenance.cli.verb import run_task
 from maintenance.units import human_bytes
 
 app = typer.Typer(
@@ -35,7 +28,7 @@ DRY_HELP = "Show what would change; change nothing."
 def report(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """LOG MANAGEMENT VERIFICATION: sizes, rotation, retention, disk, permissions, and the
     ERROR/CRITICAL lines since the previous report."""
-    _run("logs.report", {}, as_json, report_tables)
+    run_task("logs.report", {}, as_json, report_tables)
 
 
 @app.command("rotate")
@@ -49,7 +42,7 @@ def rotate(
 ) -> None:
     """Rotate the logs that are due (daily, or over the size cap), as logrotate does."""
     params = {"force": force, "only_oversized": only_oversized, "dry_run": dry_run}
-    _run("logs.rotate", params, as_json, rotate_tables)
+    run_task("logs.rotate", params, as_json, rotate_tables)
 
 
 @app.command("cleanup")
@@ -58,43 +51,7 @@ def cleanup(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Compress, archive last month, delete old, empty and orphaned logs; disk usage."""
-    _run("logs.cleanup", {"dry_run": dry_run}, as_json, cleanup_tables)
-
-
-def _run(
-    task: str,
-    params: dict[str, Any],
-    as_json: bool,
-    tables: Callable[[dict[str, Any]], list[Any]],
-) -> None:
-    settings = get_settings()
-    outcome = runner.execute(catalog.get(task), params, settings=settings, trigger=Trigger.CLI)
-    if as_json:
-        row = None
-        if outcome.run_id is not None and not outcome.history_error:
-            with contextlib.suppress(MaintenanceError):
-                row = store.get_run(settings.history_dsn.get_secret_value(), outcome.run_id)
-        if row is not None:  # the history row, as maint run --json prints it
-            print_run(row, settings.zone, as_json=True, exit_code=outcome.exit_code)
-        else:
-            print_json(
-                outcome.to_dict()
-                | {"exit_code": outcome.exit_code, "history_error": outcome.history_error}
-            )
-    else:
-        run = f"run {outcome.run_id}" if outcome.run_id is not None else "run (not recorded)"
-        out.print(f"{task} {run}: {styled(outcome.status.value)}")
-        out.print(Text(one_line(outcome.summary)))
-        result = outcome.result or {}
-        for part in tables(result.get("figures") or {}):
-            out.print(part)
-        if result.get("checks"):
-            out.print(Checklist(result["checks"]))
-    end_run(
-        outcome.exit_code,
-        history_error=outcome.history_error,
-        bad_input=(outcome.error_message or "") if outcome.bad_input else None,
-    )
+    run_task("logs.cleanup", {"dry_run": dry_run}, as_json, cleanup_tables)
 
 
 def report_tables(figures: dict[str, Any]) -> list[Any]:

@@ -93,6 +93,41 @@ class UpkeepSection(Section):
         "extension exists in the target database; empty: always VACUUM FULL.",
     )
 
+    upkeep_dead_tuples_warn_ratio: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="db.report warns for a table (of 1,000 dead tuples or more) whose dead "
+        "share is at least this.",
+    )
+    upkeep_xid_warn_ratio: float = Field(
+        1.0,
+        gt=0,
+        description="db.report warns when the database's transaction-ID age reaches this "
+        "multiple of autovacuum_freeze_max_age (autovacuum should have frozen it by then).",
+    )
+    upkeep_xid_fail_ratio: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="db.report fails when the transaction-ID age reaches this share of the "
+        "2^31 wraparound limit (at the limit PostgreSQL stops accepting writes).",
+    )
+    upkeep_cache_hit_warn_ratio: float = Field(
+        0.95,
+        ge=0,
+        le=1,
+        description="db.report warns when the database's buffer cache hit ratio (since the "
+        "statistics were reset) is below this.",
+    )
+    upkeep_connections_warn_ratio: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="db.report warns when client connections reach this share of "
+        "max_connections minus the superuser-reserved ones.",
+    )
+
     @field_validator("upkeep_pg_repack", mode="before")
     @classmethod
     def _upkeep_repack(cls, value: object) -> object:

@@ -226,11 +226,13 @@ def test_a_failed_concurrent_reindex_leaves_an_invalid_index_the_next_run_drops(
 ) -> None:
     before = relsize(db, "assignments_person")
     # a REINDEX CONCURRENTLY that waits for an old snapshot and is cancelled leaves _ccnew
-    with holding(db, "SELECT count(*) FROM blocks", isolation="REPEATABLE READ"):
-        with psycopg.connect(db, autocommit=True) as conn:
-            conn.execute("SET statement_timeout = 1000")
-            with pytest.raises(psycopg.errors.QueryCanceled):
-                conn.execute("REINDEX INDEX CONCURRENTLY assignments_person")
+    with (
+        holding(db, "SELECT count(*) FROM blocks", isolation="REPEATABLE READ"),
+        psycopg.connect(db, autocommit=True) as conn,
+    ):
+        conn.execute("SET statement_timeout = 1000")
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute("REINDEX INDEX CONCURRENTLY assignments_person")
     with psycopg.connect(db) as conn:
         invalid = conn.execute(
             "SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
