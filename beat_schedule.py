@@ -4,8 +4,8 @@ Every entry is sent with the ``maint_trigger=beat`` header so its history rows s
 started them. Times are in ``MAINT_TIMEZONE`` (the playbook's "system time").
 
 The maintenance windows (daily, weekly, monthly, quarterly) arrive with their issues;
-for now the calendar holds the nightly statistics snapshot, the backup calendar and the
-log calendar (one entry per log task and host).
+for now the calendar holds the nightly statistics snapshot, the backup calendar, the
+weekly database upkeep and the log calendar (one entry per log task and host).
 """
 
 from __future__ import annotations
@@ -126,5 +126,21 @@ def build(settings: Settings) -> dict[str, dict[str, Any]]:
             settings,
             dry_run=False,
         ),
+        **upkeep_entries(settings),
         **log_entries(settings),
     }
+
+
+def upkeep_entries(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Database upkeep (docs/upkeep.md). Weekly window, 02:00 slot: vacuum and analyze,
+    then the reindex and the query analysis. On the first Sunday the monthly window has
+    its backups at 02:00 and its optimization slot at 03:00, so the same three run there.
+    ``db.optimize`` needs a window run (or a person's reason) and is not sent by beat:
+    the maintenance-window runner sends it in the monthly window's 03:00 slot."""
+    entries = {}
+    for when, days, hour in (("weekly", "8-31", 2), ("monthly", "1-7", 3)):
+        for minute, task in ((0, "db.vacuum_analyze"), (15, "db.reindex"), (30, "db.report")):
+            name = f"{when}-{task.removeprefix('db.').replace('_', '-')}"
+            schedule = crontab(hour=hour, minute=minute, day_of_week="sun", day_of_month=days)
+            entries[name] = _entry(task, schedule, settings)
+    return entries
