@@ -75,7 +75,7 @@ class UpkeepSection(Section):
         "many bytes, whatever its share.",
     )
     upkeep_optimize_bloat_ratio: float = Field(
-        0.4,
+        0.3,
         gt=0,
         lt=1,
         description="db.optimize rebuilds a table whose estimated bloat is at least this share "
