@@ -5,4 +5,7 @@
               sessions would block it (built on :mod:`maintenance.activity`)
 ``bloat``     table and B-tree index bloat, estimated from the statistics (facts, then
               pure arithmetic)
+``vacuum``    db.vacuum_analyze        ``reindex``   db.reindex (leftovers, then rebuilds)
+``facts``     what db.report reads     ``report``    db.report's judgement (pure)
+``optimize``  db.optimize (monthly; pg_repack or VACUUM FULL)
 """
