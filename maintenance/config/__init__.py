@@ -17,6 +17,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     restore     maint restore, restore.drill, checks of a restored copy
     cache       the cache tasks (the application's Redis)
     logs        logs.rotate, logs.cleanup, logs.report: patterns, rotation, hosts
+    security    security.audit and security.access_review
     flower      Flower
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
@@ -64,6 +65,7 @@ from maintenance.config.logs import LogsSection
 from maintenance.config.offsite import OffsiteSection
 from maintenance.config.restore import RestoreSection
 from maintenance.config.retention import RetentionSection
+from maintenance.config.security import SecuritySection
 from maintenance.config.stats import StatsSection
 from maintenance.config.workers import WorkersSection
 from maintenance.errors import ConfigError
@@ -90,6 +92,7 @@ SECTIONS: tuple[type[Section], ...] = (
     RestoreSection,
     CacheSection,
     LogsSection,
+    SecuritySection,
     FlowerSection,
 )
 
@@ -97,6 +100,7 @@ SECTIONS: tuple[type[Section], ...] = (
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
     FlowerSection,
+    SecuritySection,
     LogsSection,
     CacheSection,
     RestoreSection,
