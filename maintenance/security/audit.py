@@ -81,7 +81,9 @@ def audit(ctx: RunContext, params: AuditParams) -> Result:
     result.figures["servers"] = [v.to_dict() for v in verdicts]
     result.figures["packages"] = counts
     unchecked = [o.source for o in outcomes if o.failure is not None]
-    result.summary = _summary(found, unchecked, by_class, verdicts, params)
+    result.summary = _summary(
+        found, unchecked, [o.source for o in outcomes], by_class, verdicts, params
+    )
     return result
 
 
@@ -193,7 +195,7 @@ def outdated_checks(
     behind = sum(counts[k] for k in (UpdateClass.PATCH, UpdateClass.MINOR, UpdateClass.MAJOR))
     result.check(
         "packages up to date",
-        behind == 0,
+        behind == 0 and bool(out),
         warn_only=True,
         observed=", ".join(
             f"{counts[k]} {k.value}"
@@ -260,6 +262,7 @@ def eol_checks(result: Result, ctx: RunContext) -> list[eol.Verdict]:
 def _summary(
     found: list[vulns.Vulnerability],
     unchecked: list[str],
+    audited: list[str],
     by_class: Counter[str],
     verdicts: list[eol.Verdict],
     params: AuditParams,
@@ -267,7 +270,7 @@ def _summary(
     parts = []
     if unchecked:
         parts.append(f"vulnerabilities NOT CHECKED for {', '.join(unchecked)} (index unreachable)")
-    if params.vulnerabilities:
+    if params.vulnerabilities and len(unchecked) < len(audited):
         pkgs = len({(v.package, v.version) for v in found})
         parts.append(f"{len(found)} known vulnerabilities in {pkgs} package(s)")
     if params.outdated:
