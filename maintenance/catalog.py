@@ -25,6 +25,8 @@ from maintenance.redelivery import NEVER, LostRetry
 from maintenance.restore import drill as restore_drill
 from maintenance.restore import report as restore_report
 from maintenance.restore import run as restore_run
+from maintenance.security import access as security_access
+from maintenance.security import audit as security_audit
 from maintenance.taskspec import NoParams, TaskSpec
 from maintenance.upkeep import optimize as upkeep_optimize
 from maintenance.upkeep import reindex as upkeep_reindex
@@ -262,6 +264,25 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         "prefixes, the hit-ratio trend, with suggestions (read-only).",
         soft_time_limit=900,
         time_limit=1000,
+    ),
+    # Security: read-only reports (docs/security.md); no lock, nothing is changed.
+    TaskSpec(
+        name="security.audit",
+        func=security_audit.audit,
+        params=security_audit.AuditParams,
+        description="Monthly: known vulnerabilities (pip-audit) of the suite's and the backend's "
+        "packages, outdated ones as patch/minor/major, PostgreSQL and Redis end of life.",
+        soft_time_limit=1800,
+        time_limit=1900,
+    ),
+    TaskSpec(
+        name="security.access_review",
+        func=security_access.review,
+        params=NoParams,
+        description="Monthly access review: PostgreSQL superusers, login roles, password expiry, "
+        "unseen roles; Redis and Flower authentication; backup, log and secret file modes.",
+        soft_time_limit=600,
+        time_limit=660,
     ),
     TaskSpec(
         name="diag.hold",

@@ -93,6 +93,7 @@ def create_app() -> Celery:
             "tasks.diag",
             "tasks.logs",
             "tasks.restore",
+            "tasks.security",
             "tasks.signals",
         ],
     )

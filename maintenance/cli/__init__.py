@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from maintenance import logs_setup, redact
-from maintenance.cli import backups, cache, db, demo, history, logs, restore, run
+from maintenance.cli import backups, cache, db, demo, history, logs, restore, run, security
 from maintenance.cli.render import err
 from maintenance.errors import BadInput, ConfigError, MaintenanceError
 
@@ -39,6 +39,7 @@ app.add_typer(cache.app, name="cache")
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(logs.app, name="logs")
+app.add_typer(security.app, name="security")
 run.register(app)
 history.register(app)
 restore.register(app)

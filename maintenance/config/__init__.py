@@ -18,6 +18,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     cache       the cache tasks (the application's Redis)
     logs        logs.rotate, logs.cleanup, logs.report: patterns, rotation, hosts
     upkeep      the db.* upkeep tasks: timeouts per statement kind, the session pre-check
+    security    security.audit and security.access_review
     flower      Flower
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
@@ -65,6 +66,7 @@ from maintenance.config.logs import LogsSection
 from maintenance.config.offsite import OffsiteSection
 from maintenance.config.restore import RestoreSection
 from maintenance.config.retention import RetentionSection
+from maintenance.config.security import SecuritySection
 from maintenance.config.stats import StatsSection
 from maintenance.config.upkeep import UpkeepSection
 from maintenance.config.workers import WorkersSection
@@ -93,6 +95,7 @@ SECTIONS: tuple[type[Section], ...] = (
     CacheSection,
     LogsSection,
     UpkeepSection,
+    SecuritySection,
     FlowerSection,
 )
 
@@ -100,6 +103,7 @@ SECTIONS: tuple[type[Section], ...] = (
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
     FlowerSection,
+    SecuritySection,
     UpkeepSection,
     LogsSection,
     CacheSection,

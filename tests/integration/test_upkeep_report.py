@@ -11,9 +11,10 @@ import pytest
 from maintenance.config import Settings
 from maintenance.results import RunStatus
 from tests.conftest import run_cli
-from tests.integration.test_upkeep import db, holding, run, template, tuned  # noqa: F401
+from tests.integration.test_upkeep import db, holding, run, template, tuned
 
 pytestmark = pytest.mark.integration
+__all__ = ["db", "template"]  # fixtures
 
 
 def _wait_dead(dsn: str) -> None:
