@@ -45,7 +45,11 @@ def log_entries(settings: Settings) -> dict[str, dict[str, Any]]:
             "logs.rotate", crontab(minute=30), settings, queue=q, host=host, only_oversized=True
         )
         out[f"weekly-log-cleanup@{host}"] = _entry(
-            "logs.cleanup", crontab(hour=3, minute=0, day_of_week="sun"), settings, queue=q, host=host
+            "logs.cleanup",
+            crontab(hour=3, minute=0, day_of_week="sun"),
+            settings,
+            queue=q,
+            host=host,
         )
         out[f"daily-log-report@{host}"] = _entry(
             "logs.report", crontab(hour=6, minute=0), settings, queue=q, host=host
@@ -127,6 +131,18 @@ def build(settings: Settings) -> dict[str, dict[str, Any]]:
             dry_run=False,
         ),
         **upkeep_entries(settings),
+        # First Sunday 04:00-05:00, the monthly window's "Security" slot: update review and
+        # vulnerability scan, then the access review. Both only read.
+        "monthly-security-audit": _entry(
+            "security.audit",
+            crontab(hour=4, minute=0, day_of_week="sun", day_of_month="1-7"),
+            settings,
+        ),
+        "monthly-access-review": _entry(
+            "security.access_review",
+            crontab(hour=4, minute=20, day_of_week="sun", day_of_month="1-7"),
+            settings,
+        ),
         **log_entries(settings),
     }
 

@@ -37,3 +37,16 @@ def test_every_sunday_of_a_year_runs_each_upkeep_task_once_and_no_other_day() ->
                 assert due == [(f"weekly-{task[3:].replace('_', '-')}", [2])], (day, due)
         day += timedelta(days=1)
     assert all(e["task"] != "db.optimize" for e in entries.values())
+
+
+def test_the_security_reviews_run_on_the_first_sunday_of_each_month_only() -> None:
+    entries = beat_schedule.build(get_settings())
+    for task in ("security.audit", "security.access_review"):
+        days = [
+            day
+            for day in (date(2027, 1, 1) + timedelta(n) for n in range(365))
+            if any(e["task"] == task and _runs_on(e, day) for e in entries.values())
+        ]
+        assert len(days) == 12 and all(d.isoweekday() == 7 and d.day <= 7 for d in days), task
+        (entry,) = [e for e in entries.values() if e["task"] == task]
+        assert entry["schedule"].hour == {4}
