@@ -105,8 +105,14 @@ def _rebuild(s: upkeep.UpkeepSession, b: bloat.Bloat, method: str, dry_run: bool
     t0 = clock.monotonic()
     try:
         if method == "pg_repack":
-            _repack(s, b)
-        else:
+            before = _filenode(s, b)
+            note = _repack(s, b)
+            if _filenode(s, b) == before:
+                # pg_repack 1.4 warns and exits 0 for a table it cannot repack (no primary
+                # key or unique NOT NULL index): nothing was rewritten, so VACUUM FULL does it
+                method = row["method"] = "vacuum_full"
+                row["why_not_repack"] = note or "pg_repack left the table as it was"
+        if method == "vacuum_full":
             target = upkeep.qualified(b.schema, b.table)
             row["exclusive_lock_s"] = round(
                 s.timed("rebuild", sql.SQL("VACUUM FULL {}").format(target)), 3
@@ -125,7 +131,15 @@ class _RepackFailed(Exception):
     """pg_repack exited non-zero (private: a failed table of the result)."""
 
 
-def _repack(s: upkeep.UpkeepSession, b: bloat.Bloat) -> None:
+def _filenode(s: upkeep.UpkeepSession, b: bloat.Bloat) -> int | None:
+    rows = s.rows(
+        "read", "SELECT pg_relation_filenode(to_regclass(%s))", (_quoted(b.schema, b.table),)
+    )
+    return rows[0][0] if rows else None
+
+
+def _repack(s: upkeep.UpkeepSession, b: bloat.Bloat) -> str:
+    """Run pg_repack on one table; its last warning (it may exit 0 and do nothing)."""
     st = s.settings
     dsn = st.target_dsn.get_secret_value()
     wait_s = max(1, int(st.upkeep_lock_timeout_ms["rebuild"] / 1000))
@@ -143,12 +157,18 @@ def _repack(s: upkeep.UpkeepSession, b: bloat.Bloat) -> None:
         timeout=st.upkeep_statement_timeout_s["rebuild"],
         name="pg_repack",
     )
+    last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
     if done.returncode != 0:
-        raise _RepackFailed(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+        raise _RepackFailed(last or f"exit {done.returncode}")
+    return last
+
+
+def _quoted(schema: str, name: str) -> str:
+    return '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'
 
 
 def _total_size(s: upkeep.UpkeepSession, b: bloat.Bloat) -> int | None:
-    name = '"' + b.schema.replace('"', '""') + '"."' + b.table.replace('"', '""') + '"'
+    name = _quoted(b.schema, b.table)
     rows = s.rows("read", "SELECT pg_total_relation_size(to_regclass(%s))", (name,))
     return rows[0][0] if rows else None
 
@@ -192,6 +212,9 @@ def _result(
         "duration_s": round(seconds, 3),
     }
     how = "pg_repack (online)" if method == "pg_repack" else "VACUUM FULL (locks each table)"
+    fell_back = [r["table"] for r in rows if "why_not_repack" in r]
+    if fell_back:
+        how += f", VACUUM FULL for {', '.join(fell_back)} (pg_repack could not)"
     if dry_run:
         result.summary = f"dry run: would rebuild {len(rows)} of {considered} tables with {how}"
     else:

@@ -175,7 +175,9 @@ def test_vacuum_reports_dead_tuples_per_table_and_names_the_locked_one(
     assert a["status"] == "vacuumed" and a["dead_before"] > 10_000 and a["dead_after"] == 0
     assert a["seconds"] > 0
     assert f["skipped"] == ["public.blocks"]
-    check = next(c for c in out.result["checks"] if c["name"] == "every table vacuumed and analyzed")  # type: ignore[index]
+    check = next(
+        c for c in out.result["checks"] if c["name"] == "every table vacuumed and analyzed"
+    )  # type: ignore[index]
     assert check["status"] == "warn" and "public.blocks" in check["observed"]
     assert "skipped public.blocks" in out.summary
 
@@ -318,17 +320,30 @@ def test_optimize_uses_pg_repack_online_when_it_is_installed(
         pytest.skip("pg_repack is not installed (scripts/ensure-services installs it)")
     with psycopg.connect(db, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION pg_repack")
+        # a table pg_repack cannot rewrite (no primary key): it warns and exits 0
+        conn.execute(
+            "CREATE TABLE notes_log WITH (autovacuum_enabled = false) AS SELECT * FROM assignments"
+        )
+        conn.execute("DELETE FROM notes_log WHERE id % 2 = 0")
+        conn.execute("VACUUM ANALYZE notes_log")
     size = relsize(db, "assignments")
+    log_size = relsize(db, "notes_log")
     out = run(
         tuned(settings, db, upkeep_pg_repack="pg_repack"), "db.optimize", force_reason="repack"
     )
     assert out.status is RunStatus.SUCCEEDED, out.summary
     f = out.result["figures"]  # type: ignore[index]
     assert f["method"] == "pg_repack", f
-    (t,) = f["tables"]
-    assert t["status"] == "rebuilt", t
+    tables = {t["table"]: t for t in f["tables"]}
+    t = tables["public.assignments"]
+    assert t["status"] == "rebuilt" and t["method"] == "pg_repack" and "exclusive_lock_s" not in t
     assert relsize(db, "assignments") < 0.6 * size
+    log = tables["public.notes_log"]
+    assert log["status"] == "rebuilt" and log["method"] == "vacuum_full", log
+    assert log["why_not_repack"] and log["exclusive_lock_s"] > 0
+    assert relsize(db, "notes_log") < 0.6 * log_size
     assert "pg_repack (online)" in out.summary
+    assert "VACUUM FULL for public.notes_log (pg_repack could not)" in out.summary
 
 
 def test_backup_create_runs_the_same_pre_check_as_a_warning(
