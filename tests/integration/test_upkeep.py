@@ -182,6 +182,32 @@ def test_vacuum_reports_dead_tuples_per_table_and_names_the_locked_one(
     assert "skipped public.blocks" in out.summary
 
 
+@contextlib.contextmanager
+def writing(dsn: str) -> Iterator[list[float]]:
+    """Another client inserting every 10 ms; yields its statements' latencies (s)."""
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while not stop.is_set():
+                t0 = time.monotonic()
+                conn.execute(
+                    "INSERT INTO assignments (person_id, block_id, role) VALUES (1, 1, 'w')"
+                )
+                latencies.append(time.monotonic() - t0)
+                time.sleep(0.01)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        yield latencies
+    finally:
+        stop.set()
+        thread.join()
+
+
 def test_writers_never_wait_longer_than_the_lock_timeout(
     settings: Settings, db: str, clean_history: str
 ) -> None:
@@ -194,33 +220,36 @@ def test_writers_never_wait_longer_than_the_lock_timeout(
         upkeep_lock_timeout_ms={"rebuild": 300},
         upkeep_optimize_bloat_ratio=0.2,
     )
-    latencies: list[float] = []
-    stop = threading.Event()
-
-    def writer() -> None:
-        with psycopg.connect(db, autocommit=True) as conn:
-            while not stop.is_set():
-                t0 = time.monotonic()
-                conn.execute(
-                    "INSERT INTO assignments (person_id, block_id, role) VALUES (1, 1, 'w')"
-                )
-                latencies.append(time.monotonic() - t0)
-                time.sleep(0.01)
-
-    with holding(db, "SELECT count(*) FROM assignments"):
-        thread = threading.Thread(target=writer)
-        thread.start()
-        try:
-            time.sleep(0.3)
-            out = run(s, "db.optimize", force_reason="test: lock timeout")
-        finally:
-            stop.set()
-            thread.join()
+    with holding(db, "SELECT count(*) FROM assignments"), writing(db) as latencies:
+        out = run(s, "db.optimize", force_reason="test: lock timeout")
     table = next(r for r in out.result["figures"]["tables"] if r["table"] == "public.assignments")  # type: ignore[index]
     assert table["status"] == "failed" and "LockTimeout" in table["why"], table
     assert len(latencies) > 10
     assert max(latencies) < 0.3 + 0.4, f"a writer waited {max(latencies):.3f} s"
     assert max(latencies) > 0.1  # it did queue behind the rebuild's lock request
+
+
+def test_writers_are_not_held_up_by_vacuum_or_a_reindex_that_waits(
+    settings: Settings, db: str, clean_history: str
+) -> None:
+    """A reader's snapshot makes REINDEX CONCURRENTLY wait (until its lock timeout); the
+    writers go on meanwhile, as they do during the vacuum."""
+    s = tuned(
+        settings, db, upkeep_idle_in_transaction_s=3600, upkeep_lock_timeout_ms={"reindex": 500}
+    )
+    with (
+        holding(
+            db, "SELECT count(*) FROM assignments WHERE person_id = 5", isolation="REPEATABLE READ"
+        ),
+        writing(db) as latencies,
+    ):
+        vacuumed = run(s, "db.vacuum_analyze")
+        reindexed = run(s, "db.reindex")
+    assert vacuumed.status is RunStatus.SUCCEEDED, vacuumed.summary
+    failed = [r for r in reindexed.result["figures"]["indexes"] if r["status"] == "failed"]  # type: ignore[index]
+    assert failed, reindexed.summary  # it did wait for the reader, and gave up
+    assert len(latencies) > 10
+    assert max(latencies) < 0.5 + 0.4, f"a writer waited {max(latencies):.3f} s"
 
 
 def test_a_failed_concurrent_reindex_leaves_an_invalid_index_the_next_run_drops(
