@@ -8,29 +8,18 @@ prints its checklist and tables; ``--json`` prints the run's history row as ``ma
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
 from typing import Any
 
 import typer
 from rich.console import RenderableType
 from rich.text import Text
 
-from maintenance import catalog, runner
-from maintenance.cli.fit import Column, Grid, KeyValues, Note, one_line
+from maintenance.cli.fit import Column, Grid, Note, one_line
 from maintenance.cli.render import (
     STATUS_STYLE,
-    Checklist,
-    end_run,
-    out,
-    print_json,
-    print_run,
     status_text,
 )
-from maintenance.config import get_settings
-from maintenance.errors import MaintenanceError
-from maintenance.history import store
-from maintenance.results import Trigger
+from maintenance.cli.verb import run_task
 
 _SEVERITY = {"critical": "fail", "high": "fail", "medium": "warn", "low": "pass", "info": "pass"}
 
@@ -56,49 +45,6 @@ def access(as_json: bool = _JSON) -> None:
     """Access review: PostgreSQL roles, Redis and Flower authentication, file modes; each
     finding with its severity and a suggested action."""
     run_task("security.access_review", {}, as_json, access_tables)
-
-
-def run_task(
-    task: str,
-    params: dict[str, Any],
-    as_json: bool,
-    tables: Callable[[dict[str, Any]], list[RenderableType]],
-) -> None:
-    settings = get_settings()
-    outcome = runner.execute(catalog.get(task), params, settings=settings, trigger=Trigger.CLI)
-    if as_json:
-        row = None
-        if outcome.run_id is not None and not outcome.history_error:
-            with contextlib.suppress(MaintenanceError):
-                row = store.get_run(settings.history_dsn.get_secret_value(), outcome.run_id)
-        if row is not None:
-            print_run(row, settings.zone, as_json=True, exit_code=outcome.exit_code)
-        else:
-            print_json(
-                outcome.to_dict()
-                | {"exit_code": outcome.exit_code, "history_error": outcome.history_error}
-            )
-    else:
-        head = Text(f"run {outcome.run_id}" if outcome.run_id is not None else "run (not recorded)")
-        head.append(f"  {task}  ")
-        head.append_text(status_text(outcome.status.value))
-        out.print(head)
-        about = (
-            {"error": f"{outcome.error_type}: {outcome.error_message}"}
-            if outcome.error_type
-            else {"summary": outcome.summary}
-        )
-        out.print(KeyValues(about))
-        result = outcome.result or {}
-        for part in tables(result.get("figures") or {}):
-            out.print(part)
-        if result.get("checks"):
-            out.print(Checklist(result["checks"]))
-    end_run(
-        outcome.exit_code,
-        history_error=outcome.history_error,
-        bad_input=(outcome.error_message or "") if outcome.bad_input else None,
-    )
 
 
 def audit_tables(f: dict[str, Any]) -> list[RenderableType]:
@@ -179,10 +125,10 @@ def access_tables(f: dict[str, Any]) -> list[RenderableType]:
             [
                 Text(x["severity"], style=style),
                 x["area"],
-                one_line(x["subject"] or "-"),
-                one_line(x["what"]),
+                # a subject (a path, a pg_hba line) can be long: it shares the flexible column
+                one_line(f"{x['subject']}: {x['what']}" if x["subject"] else x["what"]),
             ]
         )
-        rows.append(Note("-> " + one_line(x["action"]), under=3))
-    cols = [Column("severity"), Column("area"), Column("subject"), Column("finding", flex=True)]
+        rows.append(Note("-> " + one_line(x["action"]), under=2))
+    cols = [Column("severity"), Column("area"), Column("subject: finding", flex=True)]
     return [Grid(cols, rows, title="findings (-> suggested action)")]
