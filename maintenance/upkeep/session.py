@@ -63,13 +63,7 @@ class UpkeepSession:
     def execute(self, kind: str, query: Query, params: Sequence[Any] | None = None) -> psycopg.Cursor:
         """Run ``query`` as a statement of ``kind``; LockTimeout / StatementTimeout when
         it meets one of them."""
-        if kind != self._kind:
-            lock_ms, statement_ms = self.timeouts(kind)
-            # ints only: nothing user-given is formatted into this text
-            self.conn.execute(
-                f"SET lock_timeout = {int(lock_ms)}; SET statement_timeout = {int(statement_ms)}"
-            )
-            self._kind = kind
+        self._apply(kind)
         try:
             return self.conn.execute(query, params)
         except pgerrors.LockNotAvailable:
@@ -89,8 +83,17 @@ class UpkeepSession:
 
     def using(self, kind: str) -> psycopg.Connection:
         """The connection, with ``kind``'s timeouts in force (for readers that take one)."""
-        self.execute(kind, "SELECT 1")
+        self._apply(kind)
         return self.conn
+
+    def _apply(self, kind: str) -> None:
+        if kind != self._kind:
+            lock_ms, statement_ms = self.timeouts(kind)
+            # ints only: nothing user-given is formatted into this text
+            self.conn.execute(
+                f"SET lock_timeout = {int(lock_ms)}; SET statement_timeout = {int(statement_ms)}"
+            )
+            self._kind = kind
 
     def rows(self, kind: str, query: Query, params: Sequence[Any] | None = None) -> list[Any]:
         """All rows of ``query``, run as a statement of ``kind``."""
