@@ -172,7 +172,11 @@ def mask_query(query: str, limit: int = QUERY_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_LITERAL = re.compile(r"(?:[EeBbXxNn]|[Uu]&)?'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$", re.S)
+#: String literals: E'...' with its backslash escapes (E'it\'s'), then the standard ones
+#: ('it''s', with B/X/N/U& prefixes), then dollar-quoted bodies.
+_LITERAL = re.compile(
+    r"(?<!\w)[Ee]'(?:[^'\\]|\\.|'')*'|(?:[BbXxNn]|[Uu]&)?'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$", re.S
+)
 
 
 def describe(blocker: Blocker) -> dict[str, object]:

@@ -171,3 +171,10 @@ def test_timeouts_per_kind_merge_with_defaults_and_refuse_unknown_kinds() -> Non
         load_settings(upkeep_lock_timeout_ms={"vaccum": 250})
     with pytest.raises(ConfigError, match="exceeds its statement timeout"):
         load_settings(upkeep_lock_timeout_ms={"read": 90_000}, upkeep_statement_timeout_s={"read": 60})
+
+
+def test_an_escape_string_does_not_unmask_the_literal_after_it() -> None:
+    q = r"SELECT E'it\'s', 'hunter2', type = 'x' FROM t WHERE n = E'a\\' || 'pw2'"
+    masked = activity.mask_query(q)
+    assert "hunter2" not in masked and "pw2" not in masked
+    assert masked == "SELECT '***', '***', type = '***' FROM t WHERE n = '***' || '***'"
