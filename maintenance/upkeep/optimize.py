@@ -19,6 +19,7 @@ or ``force_reason``; otherwise it is refused as bad input and nothing is done.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +37,9 @@ from maintenance.upkeep import session as upkeep
 from maintenance.upkeep.session import LockTimeout, StatementTimeout
 
 TASK = "db.optimize"
+
+#: pg_repack's warning for a table it cannot rewrite online.
+_NO_KEY = re.compile(r"primary key|unique key", re.I)
 
 
 class OptimizeParams(Params):
@@ -108,10 +112,13 @@ def _rebuild(s: upkeep.UpkeepSession, b: bloat.Bloat, method: str, dry_run: bool
             before = _filenode(s, b)
             note = _repack(s, b)
             if _filenode(s, b) == before:
-                # pg_repack 1.4 warns and exits 0 for a table it cannot repack (no primary
-                # key or unique NOT NULL index): nothing was rewritten, so VACUUM FULL does it
+                # pg_repack 1.4 warns and exits 0 when it did nothing: for a table it cannot
+                # repack (no primary key or unique NOT NULL index) VACUUM FULL does it; when
+                # it gave up waiting for a lock (--no-kill-backend), the table is left alone
+                if not _NO_KEY.search(note):
+                    raise _RepackFailed(note or "pg_repack left the table as it was")
                 method = row["method"] = "vacuum_full"
-                row["why_not_repack"] = note or "pg_repack left the table as it was"
+                row["why_not_repack"] = note
         if method == "vacuum_full":
             target = upkeep.qualified(b.schema, b.table)
             row["exclusive_lock_s"] = round(

@@ -392,3 +392,25 @@ def test_backup_create_runs_the_same_pre_check_as_a_warning(
     clean = run(s, "backup.create", tier="daily")
     check = next(c for c in clean.result["checks"] if c["name"] == "no blocking sessions")  # type: ignore[index]
     assert check["status"] == "pass" and check["observed"] == "none"
+
+
+def test_pg_repack_that_gives_up_on_a_lock_leaves_the_table_and_says_so(
+    settings: Settings, db: str, clean_history: str
+) -> None:
+    """--no-kill-backend: pg_repack waits --wait-timeout for the application's lock, then
+    skips the table and exits 0; it is reported failed, never rebuilt by VACUUM FULL."""
+    if shutil.which("pg_repack") is None:
+        if os.environ.get("CI"):
+            pytest.fail("pg_repack is missing: scripts/ensure-services installs it")
+        pytest.skip("pg_repack is not installed (scripts/ensure-services installs it)")
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION pg_repack")
+    size = relsize(db, "assignments")
+    s = tuned(settings, db, upkeep_pg_repack="pg_repack", upkeep_idle_in_transaction_s=3600)
+    with holding(db, "SELECT count(*) FROM assignments"):
+        out = run(s, "db.optimize", force_reason="repack against a held lock")
+    (t,) = out.result["figures"]["tables"]  # type: ignore[index]
+    assert t["status"] == "failed" and t["method"] == "pg_repack", t
+    assert "timeout" in t["why"] and "exclusive_lock_s" not in t
+    assert relsize(db, "assignments") == size
+    assert out.status is RunStatus.SUCCEEDED and "failed public.assignments" in out.summary
