@@ -8,4 +8,5 @@
 ``vacuum``    db.vacuum_analyze        ``reindex``   db.reindex (leftovers, then rebuilds)
 ``facts``     what db.report reads     ``report``    db.report's judgement (pure)
 ``optimize``  db.optimize (monthly; pg_repack or VACUUM FULL)
+``outcomes``  the rebuilt check and the bytes given back, for reindex and optimize
 """

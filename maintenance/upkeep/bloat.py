@@ -24,6 +24,7 @@ What an estimate can and cannot say:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -94,6 +95,15 @@ class Bloat:
             "bloat_ratio": round(self.ratio, 3),
             "reliable": self.reliable,
         }
+
+
+def over(estimates: Sequence[Bloat], min_ratio: float, min_bytes: int) -> list[Bloat]:
+    """The estimates worth a rebuild, the most bloat first (pure): reliable, at least
+    ``min_ratio`` of the relation bloat, and at least ``min_bytes`` of it."""
+    chosen = [
+        b for b in estimates if b.reliable and b.ratio >= min_ratio and b.bloat_bytes >= min_bytes
+    ]
+    return sorted(chosen, key=lambda b: (-b.bloat_bytes, b.name))
 
 
 def _align(n: float) -> int:
@@ -177,10 +187,7 @@ SELECT n.nspname, t.relname, i.relname, pg_relation_size(i.oid),
 
 def read_tables(conn: psycopg.Connection) -> list[RelFacts]:
     """The facts of every user table and materialized view of ``conn``'s database."""
-    return [
-        RelFacts(r[0], r[1], None, *r[2:10])
-        for r in conn.execute(_TABLES).fetchall()
-    ]
+    return [RelFacts(r[0], r[1], None, *r[2:10]) for r in conn.execute(_TABLES).fetchall()]
 
 
 def read_indexes(conn: psycopg.Connection) -> list[RelFacts]:

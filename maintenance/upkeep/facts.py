@@ -1,7 +1,8 @@
 """What ``db.report`` reads from the target database: one query per subject, each under
 the ``read`` kind's timeouts, nothing but the catalog and the statistics views.
 
-Every reader returns plain rows (dicts); :mod:`.report` judges them. A subject that
+Every reader returns plain rows (dicts), the bloat estimates :class:`.bloat.Bloat`
+objects; :mod:`.report` judges them. A subject that
 cannot be read (``pg_stat_statements`` not loaded, a view the role may not see) is
 returned as ``{"unavailable": why}``, never raised: the rest of the report stands.
 """
@@ -91,12 +92,12 @@ def _dicts(
 
 
 def read(s: UpkeepSession) -> dict[str, Any]:
-    """Every subject of the report, as plain data."""
+    """Every subject of the report: plain rows, and the bloat estimates."""
     conn = s.using("read")
     return {
         "tables": _dicts(s, _TABLES),
-        "table_bloat": [b.to_dict() for b in bloat.tables(conn)],
-        "index_bloat": [b.to_dict() for b in bloat.indexes(conn)],
+        "table_bloat": bloat.tables(conn),
+        "index_bloat": bloat.indexes(conn),
         "xid": _dicts(s, _XID)[0],
         "indexes": _dicts(s, _INDEXES),
         "database": _dicts(s, _DATABASE)[0],

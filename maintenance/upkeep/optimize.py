@@ -32,7 +32,7 @@ from maintenance import clock, pg, proc, units
 from maintenance.errors import ParamError
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext, window_authority
-from maintenance.upkeep import bloat
+from maintenance.upkeep import bloat, outcomes
 from maintenance.upkeep import session as upkeep
 from maintenance.upkeep.session import LockTimeout, StatementTimeout
 
@@ -53,13 +53,8 @@ class OptimizeParams(Params):
 
 
 def choose(estimates: Sequence[bloat.Bloat], min_ratio: float, min_bytes: int) -> list[bloat.Bloat]:
-    """The tables worth a rebuild, the most bloat first (pure)."""
-    chosen = [
-        b
-        for b in estimates
-        if not b.index and b.reliable and b.ratio >= min_ratio and b.bloat_bytes >= min_bytes
-    ]
-    return sorted(chosen, key=lambda b: (-b.bloat_bytes, b.name))
+    """The tables worth a rebuild (:func:`.bloat.over` of the table estimates; pure)."""
+    return bloat.over([b for b in estimates if not b.index], min_ratio, min_bytes)
 
 
 def authority(ctx: RunContext, params: OptimizeParams) -> str | None:
@@ -140,7 +135,9 @@ class _RepackFailed(Exception):
 
 def _filenode(s: upkeep.UpkeepSession, b: bloat.Bloat) -> int | None:
     rows = s.rows(
-        "read", "SELECT pg_relation_filenode(to_regclass(%s))", (_quoted(b.schema, b.table),)
+        "read",
+        "SELECT pg_relation_filenode(to_regclass(%s))",
+        (upkeep.regclass(b.schema, b.table),),
     )
     return rows[0][0] if rows else None
 
@@ -170,12 +167,8 @@ def _repack(s: upkeep.UpkeepSession, b: bloat.Bloat) -> str:
     return last
 
 
-def _quoted(schema: str, name: str) -> str:
-    return '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'
-
-
 def _total_size(s: upkeep.UpkeepSession, b: bloat.Bloat) -> int | None:
-    name = _quoted(b.schema, b.table)
+    name = upkeep.regclass(b.schema, b.table)
     rows = s.rows("read", "SELECT pg_total_relation_size(to_regclass(%s))", (name,))
     return rows[0][0] if rows else None
 
@@ -192,21 +185,8 @@ def _result(
     result.check("no blocking sessions", True, observed=0, expected="none (checked first)")
     if allowed is not None:
         result.check("rebuild allowed", True, observed=allowed, expected="a window, or a reason")
-    failed = [r for r in rows if r["status"] == "failed"]
-    result.check(
-        "bloated tables rebuilt",
-        not failed,
-        observed=f"{len(rows) - len(failed)} of {len(rows)}"
-        + (f"; failed {', '.join(r['table'] for r in failed)}" if failed else ""),
-        expected="every table over the bloat threshold",
-        warn_only=True,
-        detail="; ".join(f"{r['table']}: {r['why']}" for r in failed) or None,
-    )
-    reclaimed = sum(
-        max(0, (r["bytes_before"] or 0) - (r["bytes_after"] or 0))
-        for r in rows
-        if r["status"] == "rebuilt"
-    )
+    failed = outcomes.rebuilt_check(result, rows, "table", "table")
+    reclaimed = outcomes.shrunk_bytes(rows)
     locked = [r["exclusive_lock_s"] for r in rows if "exclusive_lock_s" in r]
     result.figures = {
         "dry_run": dry_run,

@@ -31,7 +31,7 @@ from pydantic import Field
 from maintenance import clock, units
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
-from maintenance.upkeep import bloat
+from maintenance.upkeep import bloat, outcomes
 from maintenance.upkeep import session as upkeep
 from maintenance.upkeep.session import LockTimeout, StatementTimeout
 
@@ -57,21 +57,14 @@ SELECT n.nspname, t.relname, i.relname, pg_relation_size(i.oid), x.indisvalid,
 
 class ReindexParams(Params):
     dry_run: bool = Field(
-        False, description="Report the leftovers and the indexes that would be rebuilt; change nothing."
+        False,
+        description="Report the leftovers and the indexes that would be rebuilt; change nothing.",
     )
 
 
-def choose(
-    estimates: Sequence[bloat.Bloat], min_ratio: float, min_bytes: int
-) -> list[bloat.Bloat]:
-    """The indexes worth rebuilding, the most bloat first (pure): a reliable estimate,
-    at least ``min_ratio`` of the index bloat, and at least ``min_bytes`` of it."""
-    chosen = [
-        b
-        for b in estimates
-        if b.index and b.reliable and b.ratio >= min_ratio and b.bloat_bytes >= min_bytes
-    ]
-    return sorted(chosen, key=lambda b: (-b.bloat_bytes, b.name))
+def choose(estimates: Sequence[bloat.Bloat], min_ratio: float, min_bytes: int) -> list[bloat.Bloat]:
+    """The indexes worth rebuilding (:func:`.bloat.over` of the index estimates; pure)."""
+    return bloat.over([b for b in estimates if b.index], min_ratio, min_bytes)
 
 
 def run(ctx: RunContext, params: ReindexParams) -> Result:
@@ -160,13 +153,11 @@ def _drop_own_leftover(s: upkeep.UpkeepSession, b: bloat.Bloat) -> str | None:
 
 
 def _size(s: upkeep.UpkeepSession, name: str) -> int | None:
-    rows = s.rows("read", "SELECT pg_relation_size(to_regclass(%s))", (_quoted(name),))
-    return rows[0][0] if rows else None
-
-
-def _quoted(name: str) -> str:
     schema, rel = name.split(".", 1)
-    return '"' + schema.replace('"', '""') + '"."' + rel.replace('"', '""') + '"'
+    rows = s.rows(
+        "read", "SELECT pg_relation_size(to_regclass(%s))", (upkeep.regclass(schema, rel),)
+    )
+    return rows[0][0] if rows else None
 
 
 def _why(exc: BaseException) -> str:
@@ -193,21 +184,8 @@ def _result(
         warn_only=True,
         detail="; ".join(f"{i['index']}: {i['why']}" for i in failed_drops) or None,
     )
-    failed = [r for r in rebuilt if r["status"] == "failed"]
-    result.check(
-        "bloated indexes rebuilt",
-        not failed,
-        observed=f"{len(rebuilt) - len(failed)} of {len(rebuilt)}"
-        + (f"; failed {', '.join(r['index'] for r in failed)}" if failed else ""),
-        expected="every index over the bloat threshold",
-        warn_only=True,
-        detail="; ".join(f"{r['index']}: {r['why']}" for r in failed) or None,
-    )
-    rebuilt_bytes = sum(
-        max(0, (r["bytes_before"] or 0) - (r["bytes_after"] or 0))
-        for r in rebuilt
-        if r["status"] == "rebuilt"
-    )
+    failed = outcomes.rebuilt_check(result, rebuilt, "index", "index")
+    rebuilt_bytes = outcomes.shrunk_bytes(rebuilt)
     dropped_bytes = sum(i["bytes"] or 0 for i in to_drop if i.get("status") == "dropped")
     reclaimed = rebuilt_bytes + dropped_bytes
     result.figures = {
@@ -224,7 +202,11 @@ def _result(
     done = len(rebuilt) if dry_run else len(rebuilt) - len(failed)
     result.summary = (
         f"{verb} {done} of {considered} indexes"
-        + (f", dropped {len(to_drop) - len(failed_drops)} leftover(s)" if to_drop and not dry_run else "")
+        + (
+            f", dropped {len(to_drop) - len(failed_drops)} leftover(s)"
+            if to_drop and not dry_run
+            else ""
+        )
         + (f", {len(to_drop)} leftover(s) to drop" if to_drop and dry_run else "")
         + (f"; reclaimed {units.human_bytes(reclaimed)}" if not dry_run else "")
         + (f" in {seconds:.1f} s" if not dry_run else "")

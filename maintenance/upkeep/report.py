@@ -28,6 +28,7 @@ from maintenance.results import Result
 from maintenance.taskspec import NoParams, RunContext
 from maintenance.units import human_bytes
 from maintenance.upkeep import facts as upkeep_facts
+from maintenance.upkeep import optimize, reindex
 from maintenance.upkeep import session as upkeep
 
 TASK = "db.report"
@@ -98,26 +99,19 @@ def judge(f: dict[str, Any], st: Settings, now: datetime) -> Result:
         warn_only=True,
     )
     _xid_check(result, f["xid"], st)
-    over_reindex = [
-        b
-        for b in f["index_bloat"]
-        if b["reliable"]
-        and b["bloat_ratio"] >= st.upkeep_reindex_bloat_ratio
-        and b["bloat_bytes"] >= st.upkeep_reindex_min_bytes
-    ]
-    over_optimize = [
-        b
-        for b in f["table_bloat"]
-        if b["reliable"]
-        and b["bloat_ratio"] >= st.upkeep_optimize_bloat_ratio
-        and b["bloat_bytes"] >= st.upkeep_optimize_min_bytes
-    ]
+    # the tasks' own rules: what db.reindex and db.optimize would rebuild
+    over_reindex = reindex.choose(
+        f["index_bloat"], st.upkeep_reindex_bloat_ratio, st.upkeep_reindex_min_bytes
+    )
+    over_optimize = optimize.choose(
+        f["table_bloat"], st.upkeep_optimize_bloat_ratio, st.upkeep_optimize_min_bytes
+    )
     result.check(
         "bloat under the rebuild thresholds",
         not over_reindex and not over_optimize,
         observed=", ".join(
-            [f"index {b['schema']}.{b['index']} {b['bloat_ratio']:.0%}" for b in over_reindex]
-            + [f"table {b['schema']}.{b['table']} {b['bloat_ratio']:.0%}" for b in over_optimize]
+            [f"index {b.name} {b.ratio:.0%}" for b in over_reindex]
+            + [f"table {b.name} {b.ratio:.0%}" for b in over_optimize]
         )
         or "none over",
         expected="db.reindex / db.optimize thresholds",
@@ -177,8 +171,12 @@ def judge(f: dict[str, Any], st: Settings, now: datetime) -> Result:
     result.figures = {
         "database_size_bytes": f["database"]["size_bytes"],
         "tables": tables,
-        "table_bloat": sorted(f["table_bloat"], key=lambda b: -b["bloat_bytes"]),
-        "index_bloat": sorted(f["index_bloat"], key=lambda b: -b["bloat_bytes"]),
+        "table_bloat": [
+            b.to_dict() for b in sorted(f["table_bloat"], key=lambda b: -b.bloat_bytes)
+        ],
+        "index_bloat": [
+            b.to_dict() for b in sorted(f["index_bloat"], key=lambda b: -b.bloat_bytes)
+        ],
         "xid": f["xid"],
         "unused_indexes": idle,
         "duplicate_indexes": twins,
@@ -190,7 +188,7 @@ def judge(f: dict[str, Any], st: Settings, now: datetime) -> Result:
     warned = [ch.name for ch in result.warnings]
     result.summary = (
         f"{len(tables)} tables, {len(f['index_bloat'])} B-tree indexes, "
-        f"{human_bytes(sum(b['bloat_bytes'] for b in f['table_bloat'] + f['index_bloat']))} estimated bloat; "
+        f"{human_bytes(sum(b.bloat_bytes for b in f['table_bloat'] + f['index_bloat']))} estimated bloat; "
         + (f"to look at: {', '.join(warned)}" if warned else "nothing to look at")
     )
     return result

@@ -60,7 +60,9 @@ class UpkeepSession:
         statement_ms = int(self.settings.upkeep_statement_timeout_s[kind] * 1000)
         return lock_ms, statement_ms
 
-    def execute(self, kind: str, query: Query, params: Sequence[Any] | None = None) -> psycopg.Cursor:
+    def execute(
+        self, kind: str, query: Query, params: Sequence[Any] | None = None
+    ) -> psycopg.Cursor:
         """Run ``query`` as a statement of ``kind``; LockTimeout / StatementTimeout when
         it meets one of them."""
         self._apply(kind)
@@ -136,6 +138,11 @@ def refuse_if_blocked(session: UpkeepSession, task: str) -> None:
 def qualified(schema: str, name: str) -> sql.Composed:
     """``"schema"."name"``, quoted."""
     return sql.SQL(".").join([sql.Identifier(schema), sql.Identifier(name)])
+
+
+def regclass(schema: str, name: str) -> str:
+    """``"schema"."name"`` as text, for ``to_regclass(%s)`` (a parameter, never SQL)."""
+    return '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'
 
 
 def _text(query: Query, conn: psycopg.Connection) -> str:
