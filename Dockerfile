@@ -21,7 +21,11 @@ WORKDIR /app
 # Exactly the locked versions, each file checked against its SHA-256 (requirements.lock,
 # made by scripts/lock); then the suite itself, built with the locked setuptools.
 COPY requirements.lock ./
-RUN pip install --require-hashes -r requirements.lock
+# pip itself first, at the lock's version: an older pip mishandles an extra in
+# hash-checking mode (pip-audit's CacheControl[filecache]) and stops (scripts/bootstrap).
+RUN awk '/^pip==/{p=1} p{print} p&&!/\\$/{exit}' requirements.lock > /tmp/pip.lock \
+ && pip install --require-hashes -r /tmp/pip.lock && rm /tmp/pip.lock \
+ && pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md beat_schedule.py ./
 COPY maintenance ./maintenance
 COPY tasks ./tasks
