@@ -154,7 +154,10 @@ def settings(maint_env: dict[str, str], history_db: str):
 def clean_history(history_db: str) -> Iterator[str]:
     """An empty job-history table before the test."""
     with psycopg.connect(_dsn(HISTORY_DB, password=False), autocommit=True) as conn:
-        conn.execute("TRUNCATE job_runs, window_runs RESTART IDENTITY")
+        conn.execute(
+            "TRUNCATE job_runs, window_runs, health_samples, alert_state, notifications "
+            "RESTART IDENTITY"
+        )
     return history_db
 
 

@@ -5,7 +5,14 @@ the run starts, completed when it ends; ``heartbeat_at`` is refreshed while it r
 that a run whose worker died can be told apart from a long one and marked ``lost``.
 
 ``window_runs``: one row per maintenance-window run (daily, weekly, monthly, quarterly,
-emergency); its steps are ``job_runs`` rows pointing at it.
+emergency); its steps are ``job_runs`` rows pointing at it. ``ends_at`` and
+``expected_down`` say until when and which health components it takes down (alerts for
+them are held until it ends).
+
+``health_samples``: every ``health.check``'s document (the Health Check Response Format),
+pruned by age. ``alert_state``: per alert key, the status last notified and when.
+``notifications``: every message sent, per channel; a ``dedup_key`` goes out once per
+channel.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from maintenance.results import RunStatus, Trigger
@@ -65,6 +72,12 @@ class WindowRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)  # emergency override, skip reason
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    #: When the window is planned to end: alerts it holds are sent if still open then.
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Health components the window takes down (api, database, cache ...).
+    expected_down: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'::text[]")
+    )
 
     __table_args__ = (
         CheckConstraint(_in("status", STATUSES), name="status"),
@@ -113,6 +126,80 @@ class JobRun(Base):
         Index("ix_job_runs_running", "heartbeat_at", postgresql_where=text("status = 'running'")),
     )
 
+
+HEALTH_STATUSES = ["pass", "warn", "fail"]
+DELIVERY_STATUSES = ["sending", "sent", "failed"]
+
+
+class HealthSample(Base):
+    __tablename__ = "health_samples"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The document's overall status: pass (healthy), warn (degraded), fail (critical).
+    status: Mapped[str] = mapped_column(Text)
+    duration_ms: Mapped[float | None] = mapped_column(Double)
+    #: The health.check run that took it (None: taken by ``maint health``).
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: application/health+json (draft-inadarei-api-health-check-06).
+    document: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+    __table_args__ = (CheckConstraint(_in("status", HEALTH_STATUSES), name="status"),)
+
+
+class AlertState(Base):
+    """What was last notified for one alert key (``health:api`` ...)."""
+
+    __tablename__ = "alert_state"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    notified_status: Mapped[str] = mapped_column(Text)
+    notified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: When the open incident began (None when the last notice was a recovery).
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Since when a change is held by a maintenance window (None: not held).
+    held_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+    __table_args__ = (
+        CheckConstraint(_in("notified_status", HEALTH_STATUSES), name="notified_status"),
+    )
+
+
+class Notification(Base):
+    """One message on one channel."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(Text)  # alert, recovery, repeat, run, test, notice
+    severity: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)  # webhook, email
+    #: Claimed once per channel: a message with this key is sent at most once there.
+    dedup_key: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+    __table_args__ = (
+        CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+        Index(
+            "uq_notifications_dedup_key_channel",
+            "dedup_key",
+            "channel",
+            unique=True,
+            postgresql_where=text("dedup_key IS NOT NULL"),
+        ),
+    )
+
+
+Index("ix_health_samples_taken_at", HealthSample.taken_at.desc())
+Index("ix_notifications_created_at", Notification.created_at.desc())
 
 # Newest-first listings (`maint history`, `maint history --task T`).
 Index("ix_job_runs_started_at", JobRun.started_at.desc())
