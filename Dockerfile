@@ -24,8 +24,8 @@ COPY requirements.lock ./
 # pip itself first, at the lock's version: an older pip mishandles an extra in
 # hash-checking mode (pip-audit's CacheControl[filecache]) and stops (scripts/bootstrap).
 RUN awk '/^pip==/{p=1} p{print} p&&!/\\$/{exit}' requirements.lock > /tmp/pip.lock \
- && pip install --require-hashes -r /tmp/pip.lock && rm /tmp/pip.lock \
- && pip install --require-hashes -r requirements.lock
+ && pip install --require-hashes -r /tmp/pip.lock && rm /tmp/pip.lock
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md beat_schedule.py ./
 COPY maintenance ./maintenance
 COPY tasks ./tasks
