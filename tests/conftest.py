@@ -1,8 +1,9 @@
 """Shared fixtures: real PostgreSQL, real Redis, real Celery workers.
 
-Every test session gets its own databases (``maint_test_<tag>_*``, dropped at the end),
-its own Celery queue name, and Redis DB indexes 14 (cache) and 15 (broker) that nothing
-else on the machine uses. Nothing outside those is touched. A missing service fails the
+Every test session (each xdist worker process) gets its own databases
+(``maint_test_<tag>_*``, dropped at the end), its own Celery queue name, and a pair of
+Redis DB indexes (15 and 14 for the first process, 13 and 12 for the second ...) that
+nothing else on the machine uses. Nothing outside those is touched. A missing service fails the
 run: these tests do not skip silently.
 """
 
@@ -28,7 +29,15 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("MAINT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("MAINT_TEST_REDIS", "redis://127.0.0.1:6379")
-BROKER_DB, CACHE_DB = 15, 14
+#: pytest-xdist runs the suite in several processes (scripts/test: -n 2); each gets its
+#: own pair of Redis databases (gw0: 15 and 14, gw1: 13 and 12 ...), so that one's cache
+#: clears, flushes and broker keys never meet another's. Databases and queues are
+#: already per process (TAG).
+_XDIST = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_SLOT = int(_XDIST[2:]) if _XDIST.startswith("gw") and _XDIST[2:].isdigit() else 0
+if _SLOT > 6:
+    raise RuntimeError("at most 7 xdist workers: each needs two Redis databases of 16")
+BROKER_DB, CACHE_DB = 15 - 2 * _SLOT, 14 - 2 * _SLOT
 
 TAG = f"{os.getpid()}_{secrets.token_hex(3)}"
 #: A password that must never appear in logs, the history, Flower or ps. The server uses
@@ -86,6 +95,11 @@ def base_env(tmp: Path) -> dict[str, str]:
 # module imports tasks.app (which reads the settings once, at import). An operator's own
 # MAINT_* variables are set aside so that no test can reach a real deployment.
 SESSION_TMP = Path(tempfile.mkdtemp(prefix=f"maint-test-{TAG}-"))
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # xdist sets COLUMNS=80 and LINES=24 in its workers; `maint` would print narrower
+    # tables there than in a plain run (the tests that want a width set it themselves)
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
 for _key in [k for k in os.environ if k.startswith("MAINT_") and not k.startswith("MAINT_TEST_")]:
     del os.environ[_key]
 ENV = base_env(SESSION_TMP)

@@ -16,7 +16,7 @@ from maintenance.cache import clear as clear_mod
 from maintenance.cache import patterns, sweep
 from maintenance.config import Settings
 from maintenance.results import RunStatus, Trigger
-from tests.conftest import LEAK_CANARY, history_rows
+from tests.conftest import BROKER_DB, CACHE_DB, LEAK_CANARY, history_rows
 from tests.integration.cache_support import (
     Keys,
     PrivateRedis,
@@ -187,9 +187,9 @@ def test_the_cache_tasks_refuse_to_run_on_celerys_database(
     fill(keys.broker, names)
     fill(keys.cache, names)
     if field == "cache_url":
-        wrong = with_settings(settings, cache_url="redis://localhost/15")
+        wrong = with_settings(settings, cache_url=f"redis://localhost/{BROKER_DB}")
     else:  # the cache db is where Celery keeps its results
-        wrong = with_settings(settings, result_backend="redis://localhost:6379/14")
+        wrong = with_settings(settings, result_backend=f"redis://localhost:6379/{CACHE_DB}")
     for task, params in [
         ("cache.clear_pattern", {"pattern": patterns.escape(keys.prefix) + "swaps:*"}),
         ("cache.clear", {}),
@@ -213,7 +213,7 @@ def test_two_names_of_one_server_are_told_apart_by_its_run_id(
     import socket
 
     host = socket.gethostname()
-    alias = f"redis://{host}:6379/15"
+    alias = f"redis://{host}:6379/{BROKER_DB}"
     try:
         redis.Redis.from_url(alias, socket_timeout=2).ping()
     except redis.RedisError:
@@ -228,7 +228,7 @@ def test_two_names_of_one_server_are_told_apart_by_its_run_id(
 def test_a_cache_that_does_not_answer_is_transient_and_its_password_is_masked(
     settings: Settings, clean_history: str
 ) -> None:
-    down = with_settings(settings, cache_url=f"redis://:{LEAK_CANARY}@127.0.0.1:1/14")
+    down = with_settings(settings, cache_url=f"redis://:{LEAK_CANARY}@127.0.0.1:1/{CACHE_DB}")
     out = _clear(down, "swaps:*")
     assert out.status is RunStatus.FAILED and out.error_type == "ServiceUnavailable"
     assert out.transient

@@ -12,7 +12,7 @@ import redis
 from maintenance import catalog, runner
 from maintenance.config import Settings
 from maintenance.results import RunStatus, Trigger
-from tests.conftest import history_rows
+from tests.conftest import CACHE_DB, history_rows
 from tests.integration.cache_support import (
     Keys,
     PrivateRedis,
@@ -43,9 +43,9 @@ def test_stats_reports_dbsize_memory_and_stores_its_sample(
     out = _run(settings, "cache.stats")
     assert out.status is RunStatus.SUCCEEDED, out.summary
     figures = out.result["figures"]  # type: ignore[index]
-    assert figures["cache"] == "localhost:6379/14"
+    assert figures["cache"] == f"localhost:6379/{CACHE_DB}"
     info = keys.cache.info("memory")
-    assert figures["keys"] >= 25  # DBSIZE of db 14 (other tests' keys may be there)
+    assert figures["keys"] >= 25  # DBSIZE of the cache db (other tests' keys may be there)
     assert figures["maxmemory_policy"] == info["maxmemory_policy"]
     assert 0 < figures["used_memory_bytes"] < info["total_system_memory"]
     (row,) = history_rows()

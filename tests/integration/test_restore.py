@@ -7,6 +7,7 @@ import hashlib
 import json
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,15 +63,34 @@ def _databases(prefix: str) -> list[str]:
         ]
 
 
+#: Scratch databases that existed before the current test: another test process (the
+#: suite runs in two) may be verifying or drilling in one of its own at any moment.
+_scratch_before: set[str] = set()
+
+
+def _scratch_left(settle_s: float = 60) -> list[str]:
+    """Scratch databases made since the test began that are still there. Another test
+    process's scratch database is dropped by its own run within seconds; a leaked one of
+    ours never is: wait until only leaks can remain."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        left = sorted(set(_databases("maint_scratch_")) - _scratch_before)
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.5)
+
+
 @pytest.fixture
 def live(settings: Settings) -> Iterator[str]:
     from maintenance.demo.seed import seed
 
     for name in _databases(LIVE):
         pg.drop_database(PG_SERVER, name)
+    _scratch_before.clear()
+    _scratch_before.update(_databases("maint_scratch_"))
     seed(PG_SERVER, LIVE, scale=0.02)
     yield pg.with_dbname(PG_SERVER, LIVE)
-    for name in _databases(LIVE) + _databases("maint_scratch_"):
+    for name in _databases(LIVE) + _scratch_left(settle_s=30):
         pg.drop_database(PG_SERVER, name)
 
 
@@ -112,7 +132,7 @@ def _damage_live(dsn: str) -> None:
 def _nothing_changed(before: dict, live: str) -> None:  # type: ignore[type-arg]
     assert table_digests(live) == before
     assert _databases(f"{LIVE}_pre_restore") == []
-    assert _databases("maint_scratch_") == []
+    assert _scratch_left() == []
 
 
 def test_restore_brings_back_the_backup_and_keeps_everything_else(
@@ -170,7 +190,7 @@ def test_restore_brings_back_the_backup_and_keeps_everything_else(
         "integrity assignments_duplicate_person_block",
     ):
         assert checks[name] == "pass", name
-    assert _databases("maint_scratch_") == []
+    assert _scratch_left() == []
 
 
 def test_a_corrupted_backup_is_refused_with_nothing_changed(
@@ -298,7 +318,7 @@ def test_a_drill_measures_rto_and_rpo_and_leaves_nothing(
     assert drills[-1]["passed"] is True and drills[-1]["purpose"] == "monthly"
     listed = json.loads(run_cli("backups", "list", "--json", env=env).stdout)
     assert listed[0]["last_drill"]["rto_s"] == figures["rto_s"]
-    assert _databases("maint_scratch_") == []
+    assert _scratch_left() == []
 
 
 def test_a_drill_fails_loudly_when_an_objective_is_missed(

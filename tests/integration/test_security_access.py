@@ -11,6 +11,7 @@ import pytest
 from maintenance import catalog, runner
 from maintenance.config import Settings
 from maintenance.results import Trigger
+from tests.conftest import BROKER_DB
 from tests.integration.cache_support import PrivateRedis, private_redis, with_settings
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,7 @@ def test_access_review_findings_from_real_files_roles_and_redis(
         for f in first.result["figures"]["findings"]
         if f["what"] == "answers without a password"
     }  # type: ignore[index]
-    assert servers == {"redis://127.0.0.1:6379/15"}
+    assert servers == {f"redis://127.0.0.1:6379/{BROKER_DB}"}
     assert first.status.value == "failed"
     roles = {r["name"]: r for r in first.result["figures"]["roles"]}  # type: ignore[index]
     assert roles["postgres"]["superuser"] and roles["postgres"]["login"]
