@@ -304,7 +304,8 @@ def span(
 
     ``start``/``duration`` override the window's own (an emergency's declared start)."""
     window = WINDOWS[kind]
-    begin = start if start is not None else resolve_local(day, window.start, zone)
+    # in UTC: arithmetic on two times of one zone is wall-clock arithmetic in Python
+    begin = (start if start is not None else resolve_local(day, window.start, zone)).astimezone(UTC)
     end = begin + (duration if duration is not None else window.duration)
     return begin.astimezone(zone), end.astimezone(zone)
 
@@ -315,7 +316,7 @@ def slot_spans(
     """Each slot of the window on ``day`` with its local start and end (pure): offsets
     from the window's start kept in elapsed time."""
     window = WINDOWS[kind]
-    begin, _ = span(kind, day, zone)
+    begin = span(kind, day, zone)[0].astimezone(UTC)
     base = datetime.combine(day, window.start)
     out = []
     for slot in window.slots:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -206,7 +206,7 @@ def build(req: Request, now: datetime, zone: ZoneInfo, text: str, where: str) ->
         "end": _hm(end),
         "tz": tz,
         "zone": zone.key,
-        "duration": _duration(end - begin),
+        "duration": _duration(end.astimezone(UTC) - begin.astimezone(UTC)),
         "impact": req.impact or window.impact,
         "activities": _bullets(req.activities or window.activities),
         "schedule": "\n".join(
