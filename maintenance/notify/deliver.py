@@ -3,6 +3,7 @@ recorded in ``notifications``; never raises for a channel's failure."""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -41,8 +42,21 @@ def send(
     names = [n for n in configured_channels(settings) if channels is None or n in channels]
     if not names:
         return []
+    # each thread runs in a copy of this context: the run's log fields (run_id ...) follow
+    contexts = [contextvars.copy_context() for _ in names]
     with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="notify") as pool:
-        return list(pool.map(lambda name: _one(settings, name, message), names))
+        return list(pool.map(lambda n, c: c.run(_guarded, settings, n, message), names, contexts))
+
+
+def _guarded(settings: Settings, channel: str, message: Message) -> Delivery:
+    try:
+        return _one(settings, channel, message)
+    except Exception as exc:  # noqa: BLE001 - never raised: a Delivery that says what happened
+        error = redact.scrub(f"{type(exc).__name__}: {exc}")
+        log.error("notify.error", channel=channel, kind=message.kind, error=error)
+        return Delivery(
+            channel, ok=False, skipped=False, attempts=0, error=error, notification_id=None
+        )
 
 
 def _one(settings: Settings, channel: str, message: Message) -> Delivery:
