@@ -34,7 +34,9 @@ HOW_TO_CONFIGURE = (
     "MAINT_NOTIFY_SMTP_FROM and MAINT_NOTIFY_SMTP_TO for e-mail (docs/notices.md)"
 )
 
-_FORCE = Field(False, description="Send even if this notice already went out (no dedup key).")
+def _force() -> Any:
+    """A fresh field each time: pydantic may adjust a FieldInfo for its model."""
+    return Field(False, description="Send even if this notice already went out (no dedup key).")
 
 
 def report(result: Result, deliveries: list[Delivery], settings: Settings) -> None:
@@ -103,7 +105,7 @@ class AdvanceParams(Params):
     date: dt.date | None = Field(
         None, description="The window's date (YYYY-MM-DD); default: the next window of its kind."
     )
-    force: bool = _FORCE
+    force: bool = _force()
 
 
 class EmergencyParams(Params):
@@ -119,7 +121,7 @@ class EmergencyParams(Params):
         max_length=500,
         description="Expected impact (default: the system may be unavailable).",
     )
-    force: bool = _FORCE
+    force: bool = _force()
 
 
 class DuringParams(Params):
@@ -137,18 +139,18 @@ class DuringParams(Params):
 
 class StatusParams(DuringParams):
     message: str | None = Field(None, max_length=1000, description="The update's text.")
-    force: bool = _FORCE
+    force: bool = _force()
 
 
 class AllClearParams(DuringParams):
     message: str | None = Field(None, max_length=1000, description="A closing note.")
-    force: bool = _FORCE
+    force: bool = _force()
 
 
 class ProblemParams(DuringParams):
     what_failed: str = Field(..., min_length=3, max_length=500, description="What failed.")
     message: str | None = Field(None, max_length=1000, description="What happens next.")
-    force: bool = _FORCE
+    force: bool = _force()
 
 
 PARAMS: dict[NoticeKind, type[Params]] = {

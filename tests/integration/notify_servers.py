@@ -159,10 +159,16 @@ def free_port() -> int:
 
 
 def smtp_server(
-    cert: Path | None, key: Path | None, *, user: str | None, password: str | None
+    cert: Path | None,
+    key: Path | None,
+    *,
+    user: str | None,
+    password: str | None,
+    implicit_tls: bool = False,
 ) -> Iterator[Mailbox]:
-    """aiosmtpd on 127.0.0.1: with a certificate it offers (and requires) STARTTLS; with a
-    user it requires AUTH (only after TLS)."""
+    """aiosmtpd on 127.0.0.1: with a certificate it offers (and requires) STARTTLS, or
+    speaks TLS from the first byte (``implicit_tls``); with a user it requires AUTH (only
+    after TLS)."""
     mailbox = Mailbox("127.0.0.1", free_port())
 
     def authenticator(
@@ -180,10 +186,16 @@ def smtp_server(
     if cert is not None and key is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        kwargs.update(tls_context=context, require_starttls=True)
+        if implicit_tls:
+            kwargs.update(ssl_context=context)
+        else:
+            kwargs.update(tls_context=context, require_starttls=True)
     if user is not None:
         kwargs.update(
-            authenticator=authenticator, auth_required=True, auth_require_tls=cert is not None
+            authenticator=authenticator,
+            auth_required=True,
+            # aiosmtpd counts only STARTTLS as TLS; an implicit-TLS connection is TLS anyway
+            auth_require_tls=cert is not None and not implicit_tls,
         )
     controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port, **kwargs)
     controller.start()

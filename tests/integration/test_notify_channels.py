@@ -241,6 +241,25 @@ def test_email_goes_over_starttls_with_auth_from_a_password_file(
     assert smtp_password not in repr(row) + repr(logs)
 
 
+# aiosmtpd counts only STARTTLS as TLS, so it warns about AUTH over an implicit-TLS port
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_implicit_tls_with_auth(
+    cert: tuple[Path, Path],
+    smtp_password: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clean_history: str,
+) -> None:
+    (tmp_path / "pw").write_text(smtp_password)
+    for box in notify_servers.smtp_server(
+        *cert, user=SMTP_USER, password=smtp_password, implicit_tls=True
+    ):
+        settings = smtp_settings(box, cert[0], tmp_path / "pw", monkeypatch, notify_smtp_ssl=True)
+        [d] = send(settings, msg())
+        assert (d.ok, d.error) == (True, None)
+        assert box.logins == [(SMTP_USER, True)] and len(box.messages) == 1
+
+
 def test_a_wrong_password_fails_without_retry_or_echo(
     mailbox: Mailbox,
     cert: tuple[Path, Path],
