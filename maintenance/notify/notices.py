@@ -217,6 +217,7 @@ def build(req: Request, now: datetime, zone: ZoneInfo, text: str, where: str) ->
         "expected_down": ", ".join(window.expected_down) or "none",
         "sent": f"{_day(local_now.date())} {_hm(local_now)} {local_now.tzname()}",
         "now": _hm(local_now),
+        "now_tz": local_now.tzname() or "",
     }
     if req.kind is NoticeKind.EMERGENCY:
         values["reason"] = one_line(req.reason or "")
