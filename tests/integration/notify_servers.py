@@ -32,7 +32,8 @@ from cryptography.x509.oid import NameOID
 class Receiver:
     """Answers by the first part of the path: ``/ok/...`` 200; ``/flaky/...`` 500 to the
     first request of each path, then 200; ``/hang/...`` sleeps past any timeout;
-    ``/gone/...`` 404; ``/redirect/...`` 307 to another host. Every request's body is kept."""
+    ``/gone/...`` 404; ``/moved/...`` 307 to ``/ok/...``; ``/redirect/...`` 307 to
+    another host. Every request's body is kept."""
 
     base: str
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -70,6 +71,12 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 code = 500
             elif behaviour == "gone":
                 code = 404
+            elif behaviour == "moved":  # 307 to /ok/... on this server
+                self.send_response(307)
+                self.send_header("Location", self.path.replace("/moved/", "/ok/", 1))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             elif behaviour == "redirect":
                 self.send_response(307)
                 self.send_header("Location", "http://127.0.0.2:9/elsewhere")

@@ -163,6 +163,12 @@ def test_a_4xx_or_a_redirect_elsewhere_fails_at_once(
     assert len(receiver.bodies(behaviour)) == 1
 
 
+def test_a_307_on_the_same_host_is_followed(receiver: Receiver, clean_history: str) -> None:
+    [d] = send(webhook_settings(receiver.url("moved", secrets.token_hex(8))), msg())
+    assert (d.ok, d.attempts) == (True, 1)
+    assert len(receiver.bodies("moved")) == len(receiver.bodies("ok")) == 1
+
+
 def test_a_refused_connection_is_retried_then_reported(clean_history: str) -> None:
     port = notify_servers.free_port()
     [d] = send(webhook_settings(f"http://127.0.0.1:{port}/hook/{secrets.token_hex(6)}"), msg())
