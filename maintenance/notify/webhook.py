@@ -91,6 +91,9 @@ def deliver(
     backoff_s: float,
 ) -> Attempted:
     """POST ``body`` to ``url`` with retries (connection errors, timeouts, 429, 5xx)."""
+    # httpx logs each request's URL (logger "httpx", INFO) as it spells it: that spelling is
+    # masked in every log line too, not only the setting's own
+    redact.register_secret(str(httpx.URL(url)))
     with httpx.Client(
         timeout=httpx.Timeout(timeout_s),
         follow_redirects=False,

@@ -4,7 +4,10 @@ log; dedup under two concurrent senders; secrets kept out of the record and the 
 
 from __future__ import annotations
 
+import io
+import logging
 import secrets
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +15,10 @@ from typing import Any
 
 import psycopg
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
+from maintenance import logs_setup
 from maintenance.config import Settings, load_settings
 from maintenance.notify import Delivery, Message, Severity, configured_channels, send
 from tests.conftest import HISTORY_DB, _dsn
@@ -174,6 +179,36 @@ def test_a_refused_connection_is_retried_then_reported(clean_history: str) -> No
     [d] = send(webhook_settings(f"http://127.0.0.1:{port}/hook/{secrets.token_hex(6)}"), msg())
     assert (d.ok, d.attempts) == (False, 4)
     assert d.error and "ConnectError" in d.error
+
+
+@pytest.fixture
+def log_stream(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    """The worker's logging (JSON lines on stderr, every library's records too) into a
+    buffer for one test; the process's own configuration is put back after."""
+    root = logging.getLogger()
+    saved = (structlog.get_config(), root.handlers[:], root.level, logs_setup._configured)
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    logs_setup.configure("INFO", "json", force=True)
+    yield stream
+    structlog.configure(**saved[0])
+    root.handlers[:] = saved[1]
+    root.setLevel(saved[2])
+    logs_setup._configured = saved[3]
+
+
+def test_no_log_line_holds_the_webhook_url_httpx_own_included(
+    receiver: Receiver, clean_history: str, log_stream: io.StringIO
+) -> None:
+    secret = f"T0/B0/{secrets.token_hex(12)}"
+    # the setting spelled without the path's normalisation httpx applies when it logs
+    url = receiver.url("flaky", secret).replace("http://", "HTTP://")
+    [d] = send(webhook_settings(url), msg())
+    assert d.ok and d.attempts == 2
+    lines = log_stream.getvalue()
+    assert "HTTP Request: POST" in lines  # httpx's own lines were captured
+    assert '"event": "notify.sent"' in lines
+    assert secret not in lines
 
 
 # --- dedup --------------------------------------------------------------------------------
