@@ -26,7 +26,7 @@ from maintenance.notify.notices import NoticeKind
 app = typer.Typer(help="Maintenance-window notices: send, preview.", no_args_is_help=True)
 
 KINDS = ", ".join(k.value for k in NoticeKind)
-_KIND = typer.Argument(..., help=f"One of: {KINDS}.")
+_KIND = typer.Argument(..., metavar="KIND", help=f"One of: {KINDS}.", show_default=False)
 _DATE = typer.Option(None, "--date", metavar="YYYY-MM-DD", help="The window's date.")
 _PARAMS = typer.Option(
     [], "-p", "--param", metavar="KEY=VALUE", help="A parameter of the notice; repeatable."

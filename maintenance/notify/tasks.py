@@ -34,6 +34,7 @@ HOW_TO_CONFIGURE = (
     "MAINT_NOTIFY_SMTP_FROM and MAINT_NOTIFY_SMTP_TO for e-mail (docs/notices.md)"
 )
 
+
 def _force() -> Any:
     """A fresh field each time: pydantic may adjust a FieldInfo for its model."""
     return Field(False, description="Send even if this notice already went out (no dedup key).")
