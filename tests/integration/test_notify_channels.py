@@ -211,6 +211,21 @@ def test_no_log_line_holds_the_webhook_url_httpx_own_included(
     assert secret not in lines
 
 
+def test_a_message_still_goes_out_when_the_history_database_is_down(
+    receiver: Receiver,
+) -> None:
+    port = notify_servers.free_port()
+    settings = webhook_settings(
+        receiver.url("ok", secrets.token_hex(8)),
+        history_dsn=f"postgresql://postgres@127.0.0.1:{port}/maintenance",
+    )
+    with capture_logs() as logs:
+        [d] = send(settings, msg(dedup_key="alert:health:database:fail"))
+    assert (d.ok, d.skipped, d.notification_id) == (True, False, None)
+    assert len(receiver.bodies("ok")) == 1
+    assert any(e["event"] == "notify.unrecorded" for e in logs)
+
+
 # --- dedup --------------------------------------------------------------------------------
 
 
