@@ -21,6 +21,7 @@ from maintenance.errors import ConfigError, UnknownTask
 from maintenance.logs import cleanup as logs_cleanup
 from maintenance.logs import report as logs_report
 from maintenance.logs import rotate as logs_rotate
+from maintenance.notify import tasks as notify_tasks
 from maintenance.redelivery import NEVER, LostRetry
 from maintenance.restore import drill as restore_drill
 from maintenance.restore import report as restore_report
@@ -283,6 +284,81 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         "unseen roles; Redis and Flower authentication; backup, log and secret file modes.",
         soft_time_limit=600,
         time_limit=660,
+    ),
+    # Notifications (docs/notices.md): each channel retries inside the run, and a dedup
+    # key sends each notice once, so the workers never retry these.
+    TaskSpec(
+        name="alerts.test",
+        func=notify_tasks.alerts_test,
+        params=NoParams,
+        description="One test message through every configured notification channel (webhook, "
+        "e-mail); each channel's result in the checklist; fails if one fails or none is set.",
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="notice.weekly",
+        func=notify_tasks.weekly,
+        params=notify_tasks.AdvanceParams,
+        description="The weekly window's notice (sent Friday 15:00 for Sunday 02:00-06:00): date, local time, zone, impact, activities, schedule.",
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="notice.monthly",
+        func=notify_tasks.monthly,
+        params=notify_tasks.AdvanceParams,
+        description="The monthly window's notice, 14 days ahead (first Sunday, 02:00-08:00).",
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="notice.quarterly",
+        func=notify_tasks.quarterly,
+        params=notify_tasks.AdvanceParams,
+        description="The quarterly deep maintenance's notice, 28 days ahead (first Sunday of Jan/Apr/Jul/Oct).",
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="notice.emergency",
+        func=notify_tasks.emergency,
+        params=notify_tasks.EmergencyParams,
+        description="Emergency maintenance notice, sent at once: reason (required), start (default now), duration.",
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="notice.status",
+        func=notify_tasks.status,
+        params=notify_tasks.StatusParams,
+        description="A status update during a window (03:00, 04:00 ...), once per window and hour, with an optional message.",
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="notice.all_clear",
+        func=notify_tasks.all_clear,
+        params=notify_tasks.AllClearParams,
+        description="The all-clear: a window completed and the system is available again.",
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="notice.problem",
+        func=notify_tasks.problem,
+        params=notify_tasks.ProblemParams,
+        description="A window ran into a problem: what failed (required), and what happens next.",
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
     ),
     TaskSpec(
         name="diag.hold",

@@ -92,6 +92,7 @@ def create_app() -> Celery:
             "tasks.db",
             "tasks.diag",
             "tasks.logs",
+            "tasks.notify",
             "tasks.restore",
             "tasks.security",
             "tasks.signals",

@@ -15,7 +15,19 @@ import typer
 from rich.markup import escape
 
 from maintenance import logs_setup, redact
-from maintenance.cli import backups, cache, db, demo, history, logs, restore, run, security
+from maintenance.cli import (
+    alerts,
+    backups,
+    cache,
+    db,
+    demo,
+    history,
+    logs,
+    notice,
+    restore,
+    run,
+    security,
+)
 from maintenance.cli.render import err
 from maintenance.errors import BadInput, ConfigError, MaintenanceError
 
@@ -34,11 +46,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(alerts.app, name="alerts")
 app.add_typer(backups.app, name="backups")
 app.add_typer(cache.app, name="cache")
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(logs.app, name="logs")
+app.add_typer(notice.app, name="notice")
 app.add_typer(security.app, name="security")
 run.register(app)
 history.register(app)

@@ -20,6 +20,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     upkeep      the db.* upkeep tasks: timeouts per statement kind, the session pre-check
     security    security.audit and security.access_review
     flower      Flower
+    notify      the notification channels (webhook, e-mail) and the notices' templates
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
 
@@ -63,6 +64,7 @@ from maintenance.config.core import CoreSection
 from maintenance.config.flower import FlowerSection
 from maintenance.config.logging import LoggingSection
 from maintenance.config.logs import LogsSection
+from maintenance.config.notify import NotifySection
 from maintenance.config.offsite import OffsiteSection
 from maintenance.config.restore import RestoreSection
 from maintenance.config.retention import RetentionSection
@@ -97,11 +99,13 @@ SECTIONS: tuple[type[Section], ...] = (
     UpkeepSection,
     SecuritySection,
     FlowerSection,
+    NotifySection,
 )
 
 
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
+    NotifySection,
     FlowerSection,
     SecuritySection,
     UpkeepSection,
@@ -170,10 +174,16 @@ class Settings(
             raw = value.get_secret_value()
             if name == "flower_basic_auth":
                 out.append(raw.split(":", 1)[1])
+            elif name in WHOLE_SECRETS:
+                out.append(raw)
             else:
                 out.append(redact.url_password(raw) or "")
         return [s for s in out if s]
 
+
+#: Secrets that are secret whole, not only the password inside a URL: a webhook's URL is
+#: its credential, an SMTP password is a bare value.
+WHOLE_SECRETS: tuple[str, ...] = ("notify_webhook_url", "notify_smtp_password")
 
 #: Settings that may hold credentials: they accept ``*_FILE`` and are never logged.
 SECRET_FIELDS: tuple[str, ...] = secret_fields(Settings)
