@@ -25,10 +25,10 @@ class CeleryDispatcher:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
 
-    def _check(self, url: str, setting: str) -> None:
+    def _check(self, url: str, setting: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         try:
             client = redis.Redis.from_url(
-                url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S
+                url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
             )
             try:
                 client.ping()
@@ -80,6 +80,25 @@ class CeleryDispatcher:
             return str(app.AsyncResult(celery_task_id).state)
         except (redis.RedisError, OSError):
             return "UNKNOWN"
+
+    def ping(self, timeout_s: float) -> list[str]:
+        """Workers answering a broadcast ping within ``timeout_s`` (it always waits that
+        long: replies are collected until then). The broker is asked first, with the
+        same timeout, so a broker that is down is an error at once, not kombu's
+        reconnect loop."""
+        from tasks.app import app
+
+        broker = self.settings.broker_url.get_secret_value()
+        if broker.startswith(("redis://", "rediss://", "unix://")):
+            self._check(broker, "MAINT_BROKER_URL", timeout_s)
+        try:
+            replies = app.control.ping(timeout=timeout_s)
+        except (KombuOperationalError, OSError) as exc:
+            raise ServiceUnavailable(
+                f"cannot ping the workers on MAINT_BROKER_URL={redact.mask_url(broker)}: "
+                f"{redact.scrub(str(exc))}"
+            ) from None
+        return sorted({name for reply in replies or [] for name in reply})
 
 
 def dispatcher() -> CeleryDispatcher:

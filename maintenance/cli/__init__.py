@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from maintenance import logs_setup, redact
-from maintenance.cli import backups, cache, db, demo, history, logs, restore, run, security
+from maintenance.cli import backups, cache, db, demo, health, history, logs, restore, run, security
 from maintenance.cli.render import err
 from maintenance.errors import BadInput, ConfigError, MaintenanceError
 
@@ -43,6 +43,7 @@ app.add_typer(security.app, name="security")
 run.register(app)
 history.register(app)
 restore.register(app)
+health.register(app)
 
 
 def command() -> Any:

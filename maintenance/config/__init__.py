@@ -19,6 +19,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     logs        logs.rotate, logs.cleanup, logs.report: patterns, rotation, hosts
     upkeep      the db.* upkeep tasks: timeouts per statement kind, the session pre-check
     security    security.audit and security.access_review
+    health      health.check, health.deep, maint health: time limits, thresholds, dead man's switch
     flower      Flower
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
@@ -61,6 +62,7 @@ from maintenance.config.backup import BackupSection
 from maintenance.config.cache import CacheSection
 from maintenance.config.core import CoreSection
 from maintenance.config.flower import FlowerSection
+from maintenance.config.health import HealthSection
 from maintenance.config.logging import LoggingSection
 from maintenance.config.logs import LogsSection
 from maintenance.config.offsite import OffsiteSection
@@ -96,6 +98,7 @@ SECTIONS: tuple[type[Section], ...] = (
     LogsSection,
     UpkeepSection,
     SecuritySection,
+    HealthSection,
     FlowerSection,
 )
 
@@ -103,6 +106,7 @@ SECTIONS: tuple[type[Section], ...] = (
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
     FlowerSection,
+    HealthSection,
     SecuritySection,
     UpkeepSection,
     LogsSection,
@@ -170,6 +174,8 @@ class Settings(
             raw = value.get_secret_value()
             if name == "flower_basic_auth":
                 out.append(raw.split(":", 1)[1])
+            elif name == "health_deadman_url":  # the whole URL is the credential (a UUID)
+                out.append(raw)
             else:
                 out.append(redact.url_password(raw) or "")
         return [s for s in out if s]
