@@ -48,8 +48,12 @@ def api() -> Iterator[StandIn]:
         yield server
 
 
-def _probe(s: Settings, component: str) -> dict[str, parallel.Outcome]:
-    probes = [p for p in check.probes(s, clock.now()) if p.component == component]
+def _probe(s: Settings, component: str, name: str | None = None) -> dict[str, parallel.Outcome]:
+    probes = [
+        p
+        for p in check.probes(s, clock.now())
+        if p.component == component and name in (None, p.name)
+    ]
     return parallel.run(probes, s.health_timeout_s)
 
 
@@ -134,7 +138,7 @@ def test_queue_lengths_are_read_on_the_broker(settings: Settings) -> None:
         broker.rpush(queue, "a", "b", "c")
         broker.rpush(f"{queue}\x06\x163", "d", "e")  # kombu's priority-3 list
         s = fast(settings, queue=queue, log_hosts=["hx"], health_queue_max=4)
-        lengths = _probe(s, "celery")["queues"].value
+        lengths = _probe(s, "celery", "queues")["queues"].value
         assert lengths == {queue: 5, "logs.hx": 0}
         doc = assess.celery(
             parallel.Outcome("workers", ["w"]),
