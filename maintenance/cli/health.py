@@ -37,7 +37,7 @@ def health(
     as_json: bool = typer.Option(False, "--json", help="Print the health document (JSON)."),
     watch: bool = typer.Option(False, "--watch", help="Probe again and redraw until Ctrl-C."),
     every: float = typer.Option(
-        5.0, "--every", min=1.0, help="Seconds between two checks with --watch."
+        5.0, "--every", min=1.0, metavar="SECONDS", help="Seconds between two checks with --watch."
     ),
 ) -> None:
     """The SYSTEM HEALTH DASHBOARD: API, database, cache, Celery and host probed now, at
