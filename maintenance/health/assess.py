@@ -563,7 +563,9 @@ def _backup_age(o: Outcome, p: HealthPolicy, now: datetime, entry: Any) -> Entry
 # --- host ------------------------------------------------------------------------------
 
 
-def host(o: Outcome, p: HealthPolicy, now: datetime, ids: Ids) -> tuple[list[Entry], list[str]]:
+def host(
+    o: Outcome, folders: Outcome | None, p: HealthPolicy, now: datetime, ids: Ids
+) -> tuple[list[Entry], list[str]]:
     """The host's entries, and notes (a root that does not exist)."""
 
     def entry(
@@ -617,12 +619,17 @@ def host(o: Outcome, p: HealthPolicy, now: datetime, ids: Ids) -> tuple[list[Ent
                 cid,
             )
         )
-        if d.folder_bytes is not None:
-            out.append(entry("folderSize", Status.PASS, d.folder_bytes, "bytes", None, cid))
+        size = folders.value.get(d.label) if folders is not None and folders.ok else None
+        if size is not None:
+            out.append(entry("folderSize", Status.PASS, size, "bytes", None, cid))
         if d.measured != d.root:
             notes.append(
                 f"the {d.label} root {d.root} does not exist: its disk was measured at {d.measured}"
             )
+    if folders is not None and not folders.ok:
+        out.append(
+            entry("folderSize", Status.WARN, None, "bytes", f"not measured: {folders.problem}")
+        )
     mem = f.memory_percent / 100
     high = mem > p.memory_max
     out.append(
@@ -689,7 +696,7 @@ def assess(
         now,
         ids,
     )
-    host_entries, host_notes = host(_outcome(outcomes, "host"), policy, now, ids)
+    host_entries, host_notes = host(_outcome(outcomes, "host"), get("folders"), policy, now, ids)
     entries += host_entries
     notes += host_notes
     cache_facts = _outcome(outcomes, "cache")

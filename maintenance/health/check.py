@@ -65,6 +65,7 @@ def probes(settings: Settings, now: datetime) -> list[parallel.Probe]:
         ("history", "celery", lambda t: facts.read_history(history, now, t)),
         ("backups", "celery", lambda t: facts.read_backups(s.backup_root)),
         ("host", "host", lambda t: facts.read_host(roots)),
+        ("folders", "host", lambda t: facts.read_folders(roots)),
     ]
     return [
         parallel.Probe(name, component, _bind(read, limit(component)), limit(component))

@@ -300,7 +300,6 @@ class DiskFacts:
     total: int
     used: int
     free: int
-    folder_bytes: int | None  # what du -s counts under the root (None: it does not exist)
 
 
 @dataclass(frozen=True)
@@ -323,8 +322,16 @@ def _existing(path: Path) -> Path:
 def read_disk(label: str, root: Path) -> DiskFacts:
     measured = _existing(root)
     usage = shutil.disk_usage(measured)
-    folder = disk_usage(root) if root.is_dir() and not root.is_symlink() else None
-    return DiskFacts(label, str(root), str(measured), usage.total, usage.used, usage.free, folder)
+    return DiskFacts(label, str(root), str(measured), usage.total, usage.used, usage.free)
+
+
+def read_folders(roots: dict[str, Path]) -> dict[str, int | None]:
+    """What ``du -s`` counts under each root (None: it does not exist). A probe of its
+    own: walking a large tree may take long, and the disks' own figures must not wait."""
+    return {
+        label: disk_usage(root) if root.is_dir() and not root.is_symlink() else None
+        for label, root in roots.items()
+    }
 
 
 def read_host(roots: dict[str, Path]) -> HostFacts:

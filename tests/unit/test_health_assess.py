@@ -89,8 +89,8 @@ def healthy() -> dict[str, Outcome]:
             "host",
             HostFacts(
                 [
-                    DiskFacts("backups", "/b", "/b", 100 * GIB, 40 * GIB, 60 * GIB, 5 * GIB),
-                    DiskFacts("logs", "/l", "/", 100 * GIB, 40 * GIB, 60 * GIB, None),
+                    DiskFacts("backups", "/b", "/b", 100 * GIB, 40 * GIB, 60 * GIB),
+                    DiskFacts("logs", "/l", "/", 100 * GIB, 40 * GIB, 60 * GIB),
                 ],
                 16 * GIB,
                 8 * GIB,
@@ -99,6 +99,7 @@ def healthy() -> dict[str, Outcome]:
                 2,
             ),
         ),
+        "folders": Outcome("folders", {"backups": 5 * GIB, "logs": None}),
     }
 
 
@@ -124,6 +125,7 @@ def test_all_healthy() -> None:
     assert check(doc, "celery:lastVerifiedBackup")["observedValue"] == 11.0
     assert doc["counters"]["cache"]["hits"] == 190  # kept for the next delta
     assert doc["notes"] == ["the logs root /l does not exist: its disk was measured at /"]
+    assert [i["observedValue"] for i in doc["checks"]["host:folderSize"]] == [5 * GIB]
 
 
 @pytest.mark.parametrize(
@@ -269,7 +271,7 @@ def test_a_full_disk_is_critical() -> None:
     o = healthy()
     host: HostFacts = o["host"].value
     disks = [
-        DiskFacts("backups", "/b", "/b", 100 * GIB, 95 * GIB, 5 * GIB, 90 * GIB),
+        DiskFacts("backups", "/b", "/b", 100 * GIB, 95 * GIB, 5 * GIB),
         host.disks[1],
     ]
     doc = doc_of(o | {"host": Outcome("host", HostFacts(**(vars(host) | {"disks": disks})))})
@@ -277,9 +279,13 @@ def test_a_full_disk_is_critical() -> None:
     (bad, good) = doc["checks"]["host:diskUtilization"]
     assert (bad["status"], bad["componentId"]) == ("fail", "backups /b")
     assert good["status"] == "pass"
-    almost = [DiskFacts("backups", "/b", "/b", 2 * GIB, 1.2 * GIB, int(0.8 * GIB), None)]
+    almost = [DiskFacts("backups", "/b", "/b", 2 * GIB, int(1.2 * GIB), int(0.8 * GIB))]
     doc = doc_of(o | {"host": Outcome("host", HostFacts(**(vars(host) | {"disks": almost})))})
     assert check(doc, "host:diskFree")["status"] == "fail"  # 60 % used but under 1 GiB free
+    # a folder walk that takes too long is not a full disk: a warning, never critical
+    doc = doc_of(o | {"folders": Outcome("folders", timed_out_s=3.0)})
+    assert check(doc, "host:folderSize")["output"] == "not measured: timed out after 3 s"
+    assert doc["status"] == "warn"
     busy = HostFacts(**(vars(host) | {"load": (9.0, 1, 1), "memory_percent": 93.0}))
     doc = doc_of(o | {"host": Outcome("host", busy)})
     assert check(doc, "host:loadAverage")["status"] == "warn"
