@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from maintenance import redact
 from maintenance.config import Settings, load_settings
 from maintenance.health import deadman
 from maintenance.health.deadman import Signal, url_for
@@ -30,6 +31,8 @@ def test_not_configured_sends_nothing() -> None:
 def test_pings_reach_the_service_with_the_summary() -> None:
     with stand_in() as hc:
         s = _settings(f"{hc.url}/ping/abc-123")
+        # the whole URL is the credential: masked wherever it is logged (httpx logs it)
+        assert "abc-123" not in redact.scrub(f"POST {hc.url}/ping/abc-123/start")
         assert str(deadman.ping(s, Signal.START)) == "start: HTTP 200"
         assert deadman.ping(s, Signal.SUCCESS, "healthy (api pass)").ok  # type: ignore[union-attr]
         assert deadman.ping(s, Signal.FAIL, "critical").ok  # type: ignore[union-attr]
