@@ -274,3 +274,34 @@ def test_a_crashed_check_pings_fail_and_raises_its_own_error(
             check.check(ctx, NoParams())
         assert [p for p in hc.paths if p.startswith("/hc")] == ["/hc/start", "/hc/fail"]
         assert b"health.check crashed: " in hc.requests[-1][2]
+
+
+def test_components_that_accept_and_never_answer_cost_one_limit_together(
+    settings: Settings,
+) -> None:
+    """A black hole (the handshake done by the kernel, then silence: a hung server, or a
+    firewall dropping packets after it) for the database, the cache and the API at once."""
+    import socket
+
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(64)  # never accepted
+    port = hole.getsockname()[1]
+    try:
+        s = fast(
+            settings,
+            api_url=f"http://127.0.0.1:{port}",
+            cache_url=SecretStr(f"redis://127.0.0.1:{port}/0"),
+            target_dsn=SecretStr(f"postgresql://postgres@127.0.0.1:{port}/x"),
+        )
+        t0 = time.monotonic()
+        taken = check.take(s)
+        elapsed = time.monotonic() - t0
+    finally:
+        hole.close()
+    assert elapsed < 1.6, elapsed  # each probe's limit is 1 s; serially it would be 4 s
+    doc = taken.document
+    for key in ("api:status", "cache:responseTime", "database:queryTime"):
+        assert doc["checks"][key][0]["status"] == "fail", key
+        assert doc["checks"][key][0]["output"].endswith("timed out after 1 s"), key
+    assert doc["status"] == "fail"
