@@ -62,7 +62,10 @@ def ping(settings: Settings, signal: Signal, body: str = "") -> Ping | None:
     url = url_for(settings.health_deadman_url.get_secret_value(), signal)
     limit = settings.health_deadman_timeout_s
     probe = parallel.Probe("deadman", "host", lambda: _post(url, body, limit), limit)
-    outcome = parallel.run([probe], limit)["deadman"]
+    try:
+        outcome = parallel.run([probe], limit)["deadman"]
+    except Exception as exc:  # noqa: BLE001 - no thread to be had: reported, never raised
+        outcome = parallel.Outcome("deadman", error=parallel.describe(exc))
     if not outcome.ok:
         detail = str(outcome.problem).replace(url, "MAINT_HEALTH_DEADMAN_URL")
         return Ping(signal, False, redact.scrub(detail))
