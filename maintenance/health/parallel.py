@@ -91,7 +91,11 @@ def run(probes: Sequence[Probe], bound_s: float) -> dict[str, Outcome]:
         thread = threading.Thread(
             target=_target, args=(probe, slot), name=f"health-{probe.name}", daemon=True
         )
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError as exc:  # no thread to be had (a process at its limit)
+            slot.error = describe(exc)
+            slot.done.set()
         slots.append((probe, slot))
     out: dict[str, Outcome] = {}
     for probe, slot in slots:
