@@ -10,6 +10,7 @@ weekly database upkeep and the log calendar (one entry per log task and host).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from celery.schedules import crontab
@@ -144,6 +145,23 @@ def build(settings: Settings) -> dict[str, dict[str, Any]]:
             settings,
         ),
         **log_entries(settings),
+        **health_entries(settings),
+    }
+
+
+def health_entries(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The playbook's Health Check Verification: every 5 minutes, 24/7 (an interval, not
+    a crontab: it is not tied to the clock's minutes), and the Weekly Deep Health Check on
+    Sunday at 05:00 (docs/health.md)."""
+    check = _entry("health.check", timedelta(minutes=5), settings)
+    # A check that waited in the queue past the next one's time (workers busy) is dropped
+    # unrun: it would report on a moment long gone.
+    check["options"]["expires"] = 270
+    return {
+        "health-check": check,
+        "weekly-deep-health-check": _entry(
+            "health.deep", crontab(hour=5, minute=0, day_of_week="sun"), settings
+        ),
     }
 
 

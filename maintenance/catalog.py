@@ -18,6 +18,8 @@ from maintenance.cache import clear as cache_clear
 from maintenance.cache import flush as cache_flush
 from maintenance.cache import stats as cache_stats
 from maintenance.errors import ConfigError, UnknownTask
+from maintenance.health import check as health_check
+from maintenance.health import deep as health_deep
 from maintenance.logs import cleanup as logs_cleanup
 from maintenance.logs import report as logs_report
 from maintenance.logs import rotate as logs_rotate
@@ -356,6 +358,25 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         func=notify_tasks.problem,
         params=notify_tasks.ProblemParams,
         description="A window ran into a problem: what failed (required), and what happens next.",
+    # Health (docs/health.md): read-only probes; the check stores its sample and pings the
+    # dead man's switch. Not exclusive: two overlapping checks harm nothing.
+    TaskSpec(
+        name="health.check",
+        func=health_check.check,
+        params=NoParams,
+        description="Every 5 minutes: API, database, cache, Celery and host probed at once, "
+        "bounded (5 s); the health document stored; fails only when critical.",
+        soft_time_limit=60,
+        time_limit=90,
+        # the next check is 5 minutes away: a retry would only overlap it
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="health.deep",
+        func=health_deep.deep,
+        params=NoParams,
+        description="Weekly deep health check: versions, pg_isready, API timing, cache INFO, "
+        "disk, memory, CPU, workers and queues, recent error lines in the logs.",
         soft_time_limit=300,
         time_limit=360,
         max_retries=0,

@@ -31,6 +31,12 @@ class Dispatcher(Protocol):
         """The Celery result state (PENDING, STARTED, RETRY, SUCCESS, FAILURE ...)."""
         ...
 
+    def ping(self, timeout_s: float) -> list[str]:
+        """The names of the workers that answered a ping within ``timeout_s`` (the
+        health check's Celery probe). Raise ServiceUnavailable when the broker does not
+        answer."""
+        ...
+
 
 def load(name: str = "celery") -> Dispatcher:
     """The installed dispatcher ``name``."""

@@ -91,6 +91,7 @@ def create_app() -> Celery:
             "tasks.cache",
             "tasks.db",
             "tasks.diag",
+            "tasks.health",
             "tasks.logs",
             "tasks.notify",
             "tasks.restore",

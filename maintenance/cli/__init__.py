@@ -21,6 +21,7 @@ from maintenance.cli import (
     cache,
     db,
     demo,
+    health,
     history,
     logs,
     notice,
@@ -57,6 +58,7 @@ app.add_typer(security.app, name="security")
 run.register(app)
 history.register(app)
 restore.register(app)
+health.register(app)
 
 
 def command() -> Any:

@@ -19,6 +19,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     logs        logs.rotate, logs.cleanup, logs.report: patterns, rotation, hosts
     upkeep      the db.* upkeep tasks: timeouts per statement kind, the session pre-check
     security    security.audit and security.access_review
+    health      health.check, health.deep, maint health: time limits, thresholds, dead man's switch
     flower      Flower
     notify      the notification channels (webhook, e-mail) and the notices' templates
 
@@ -62,6 +63,7 @@ from maintenance.config.backup import BackupSection
 from maintenance.config.cache import CacheSection
 from maintenance.config.core import CoreSection
 from maintenance.config.flower import FlowerSection
+from maintenance.config.health import HealthSection
 from maintenance.config.logging import LoggingSection
 from maintenance.config.logs import LogsSection
 from maintenance.config.notify import NotifySection
@@ -98,6 +100,7 @@ SECTIONS: tuple[type[Section], ...] = (
     LogsSection,
     UpkeepSection,
     SecuritySection,
+    HealthSection,
     FlowerSection,
     NotifySection,
 )
@@ -107,6 +110,7 @@ class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
     NotifySection,
     FlowerSection,
+    HealthSection,
     SecuritySection,
     UpkeepSection,
     LogsSection,
@@ -182,8 +186,13 @@ class Settings(
 
 
 #: Secrets that are secret whole, not only the password inside a URL: a webhook's URL is
-#: its credential, an SMTP password is a bare value.
-WHOLE_SECRETS: tuple[str, ...] = ("notify_webhook_url", "notify_smtp_password")
+#: its credential, an SMTP password is a bare value, a dead man's switch URL holds its
+#: check's UUID.
+WHOLE_SECRETS: tuple[str, ...] = (
+    "notify_webhook_url",
+    "notify_smtp_password",
+    "health_deadman_url",
+)
 
 #: Settings that may hold credentials: they accept ``*_FILE`` and are never logged.
 SECRET_FIELDS: tuple[str, ...] = secret_fields(Settings)
