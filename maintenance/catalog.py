@@ -358,6 +358,10 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         func=notify_tasks.problem,
         params=notify_tasks.ProblemParams,
         description="A window ran into a problem: what failed (required), and what happens next.",
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
+    ),
     # Health (docs/health.md): read-only probes; the check stores its sample and pings the
     # dead man's switch. Not exclusive: two overlapping checks harm nothing.
     TaskSpec(
