@@ -148,9 +148,7 @@ def decide(
             return decision(Action.NONE, "healthy, as last notified")
         since_notice = (now - last.at).total_seconds()
         if since_notice < policy.repeat_s:
-            return decision(
-                Action.NONE, f"{WORDS[status]} since {first:%H:%M}Z, already notified"
-            )
+            return decision(Action.NONE, f"{WORDS[status]} since {first:%H:%M}Z, already notified")
         action, reason = Action.REPEAT, f"still {WORDS[status]} after {_span(since_notice)}"
     elif not confirmed:
         return decision(

@@ -51,6 +51,12 @@ STATUS_STYLE = {
     "pass": "green",
     "warn": "yellow",
     "fail": "bold red",
+    # health and alerts
+    "healthy": "green",
+    "degraded": "yellow",
+    "critical": "bold red",
+    "sent": "green",
+    "sending": "cyan",
 }
 
 
@@ -61,7 +67,7 @@ def styled(status: str) -> str:
 
 
 def status_text(status: str) -> Text:
-    return Text(status, style=STATUS_STYLE.get(status.split(":")[0], ""))
+    return Text(status, style=STATUS_STYLE.get(status.split(":")[0].split(" (")[0], ""))
 
 
 def local(moment: datetime | None, zone: ZoneInfo) -> str:

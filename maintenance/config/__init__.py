@@ -22,6 +22,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     health      health.check, health.deep, maint health: time limits, thresholds, dead man's switch
     flower      Flower
     notify      the notification channels (webhook, e-mail) and the notices' templates
+    alerts      when a change of health, or a failed or lost run, is announced
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
 
@@ -59,6 +60,7 @@ from pydantic_settings import (
 from maintenance import redact
 from maintenance.config._base import ENV_PREFIX, Section
 from maintenance.config._sources import FileSecretsSource, describe, secret_fields
+from maintenance.config.alerts import AlertsSection
 from maintenance.config.backup import BackupSection
 from maintenance.config.cache import CacheSection
 from maintenance.config.core import CoreSection
@@ -103,11 +105,13 @@ SECTIONS: tuple[type[Section], ...] = (
     HealthSection,
     FlowerSection,
     NotifySection,
+    AlertsSection,
 )
 
 
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
+    AlertsSection,
     NotifySection,
     FlowerSection,
     HealthSection,

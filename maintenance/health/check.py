@@ -6,9 +6,11 @@ judge what came back, and (the task) store the sample and ping the dead man's sw
 :func:`maintenance.health.assess.assess` (pure). It reads the previous stored sample (the
 cache's counters, for the hit ratio since then) and writes nothing.
 
-:func:`check` is the task: :func:`take`, then store the sample, prune old ones, and make
-the run's checklist mirror the document (:func:`to_result`): the run fails only when
-the overall status is critical; degraded is warnings.
+:func:`check` is the task: :func:`take`, then store the sample, decide and send the
+alerts (:mod:`maintenance.alerts`: a confirmed change of a component, each failed or lost
+run once; docs/alerts.md), prune old samples, and make the run's checklist mirror the
+document (:func:`to_result`): the run fails only when the overall status is critical;
+degraded is warnings.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from maintenance import __version__, clock
+from maintenance.alerts import evaluate as alert_evaluate
 from maintenance.cache.client import endpoint as cache_endpoint
 from maintenance.config import Settings
+from maintenance.errors import MaintenanceError
 from maintenance.health import deadman, facts, parallel, samples
 from maintenance.health.assess import HealthPolicy, Ids, assess
 from maintenance.health.document import Status, component_status, entries_of
@@ -212,9 +216,7 @@ def _check(ctx: RunContext) -> tuple[Result, Taken]:
         duration_ms=taken.duration_ms,
         run_id=ctx.run_id,
     )
-    # --- after the sample is stored: the lead's alerts go here, e.g.
-    #     alerts.evaluate(s, sample_id=sample_id, document=taken.document, run_id=ctx.run_id)
-    #     (taken.taken_at is the sample's time; its result can be added to result.figures)
+    alert_checks, alert_figures = _alerts(s, taken.taken_at)
     pruned = samples.prune(dsn, now=taken.taken_at, keep_days=s.health_sample_retention_days)
     result = to_result(taken.document, HealthPolicy.of(s))
     result.summary = summary(taken)
@@ -224,5 +226,38 @@ def _check(ctx: RunContext) -> tuple[Result, Taken]:
         "sample_id": sample_id,
         "duration_ms": taken.duration_ms,
         "samples_pruned": pruned,
+        "alerts": alert_figures,
     }
+    result.checks.extend(alert_checks)
     return result, taken
+
+
+#: How far back the samples an alert is decided on go, beyond the wait (seconds).
+ALERT_LOOKBACK_MARGIN_S = 3600
+
+
+def _alerts(s: Settings, now: datetime) -> tuple[list[Check], dict[str, Any]]:
+    """Decide and send the alerts after this sample (docs/alerts.md): the components'
+    changes, then the failed and lost runs. A history that cannot be read is a warning
+    of the check, never its outcome (the probes' findings stand)."""
+    dsn = s.history_dsn.get_secret_value()
+    try:
+        recent = samples.since(
+            dsn, now - timedelta(seconds=s.alerts_wait_s + ALERT_LOOKBACK_MARGIN_S)
+        )
+        health = alert_evaluate.health(s, samples.observations(recent), now)
+        runs = alert_evaluate.runs(s, now)
+    except MaintenanceError as exc:
+        return [
+            Check(
+                "alerts decided",
+                CheckStatus.WARN,
+                observed=f"{type(exc).__name__}: {exc}",
+                expected="the job history readable",
+                detail="no alert was decided or sent by this check",
+            )
+        ], {"error": type(exc).__name__}
+    figures = health.figures()
+    figures["runs_announced"] = runs.runs_sent
+    figures["runs_not_delivered"] = runs.runs_failed
+    return health.checks() + runs.checks("failed-run alerts"), figures

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
 
+from maintenance.alerts.rules import PASS, Observation
+from maintenance.health.document import component_status, entries_of
 from maintenance.history import store
 from maintenance.history.models import HealthSample
 
@@ -75,3 +77,37 @@ def prune(dsn: str, *, now: datetime, keep_days: int) -> int:
             return int(getattr(result, "rowcount", 0) or 0)
     except DBAPIError as exc:
         raise store.unavailable(exc) from None
+
+
+def since(dsn: str, moment: datetime, *, limit: int = 500) -> list[Stored]:
+    """The samples taken at or after ``moment``, newest first (at most ``limit``)."""
+    stmt = (
+        select(HealthSample)
+        .where(HealthSample.taken_at >= moment)
+        .order_by(HealthSample.taken_at.desc(), HealthSample.id.desc())
+        .limit(limit)
+    )
+    with store.reading(dsn) as s:
+        return [_stored(r) for r in s.scalars(stmt)]
+
+
+def observations(stored: list[Stored]) -> dict[str, list[Observation]]:
+    """What each component's alert is decided on (pure): per component, its status in
+    each sample, newest first, with the first thing that was wrong with it."""
+    out: dict[str, list[Observation]] = {}
+    for sample in stored:
+        for component, status in component_status(sample.document).items():
+            output = "" if status == PASS else _first_output(sample.document, component)
+            out.setdefault(component, []).append(Observation(sample.taken_at, status, output))
+    return out
+
+
+def _first_output(document: dict[str, Any], component: str) -> str:
+    """``key: output`` of the component's worst check, in the document's order."""
+    rank = {"fail": 0, "warn": 1}
+    found = [
+        (rank.get(str(item.get("status")), 2), f"{key}: {item.get('output') or item.get('status')}")
+        for key, item in entries_of(document)
+        if key.split(":", 1)[0] == component and item.get("status") != PASS
+    ]
+    return min(found)[1] if found else ""

@@ -132,3 +132,38 @@ def test_a_window_that_has_not_started_holds_nothing() -> None:
 def test_no_sample_decides_nothing() -> None:
     d = decide("health:api", "api", [], None, [], POLICY, T0)
     assert d.action is Action.NONE and d.status == PASS
+
+
+def test_one_message_per_check_with_a_key_made_of_the_decisions() -> None:
+    from maintenance.alerts.evaluate import health_message
+    from maintenance.notify import Severity
+
+    def fired(component: str, status: str) -> object:
+        obs = seen(PASS, status, status)
+        return decide(f"health:{component}", component, obs, None, [], POLICY, T0)
+
+    api, cache = fired("api", FAIL), fired("cache", WARN)
+    message = health_message([cache, api], {}, "residency scheduler")
+    assert message.subject == "residency scheduler: api critical, cache degraded"
+    assert message.severity is Severity.CRITICAL and message.kind == "alert"
+    assert message.text.splitlines()[0].startswith("- api: critical, critical for 5 min")
+    # the same decisions give the same key (a crash between send and record is harmless)
+    assert health_message([api, cache], {}, "x").dedup_key == message.dedup_key
+    # a repeat after a later notice is a new message
+    later = {"health:api": Notified(FAIL, T0 - timedelta(hours=5))}
+    repeat = decide("health:api", "api", seen(FAIL, FAIL), later["health:api"], [], POLICY, T0)
+    assert repeat.action is Action.REPEAT
+    again = health_message([repeat], later, "x")
+    assert again.kind == "repeat" and again.dedup_key != message.dedup_key
+    resolved = decide(
+        "health:api",
+        "api",
+        seen(FAIL, PASS, PASS),
+        Notified(FAIL, T0 - timedelta(hours=1)),
+        [],
+        POLICY,
+        T0,
+    )
+    ok = health_message([resolved], {}, "x")
+    assert ok.severity is Severity.OK and ok.kind == "recovery"
+    assert ok.text == "- api: healthy again (was critical)"
