@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
@@ -220,3 +221,39 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> Any:
             return value
         time.sleep(0.02)
     return predicate()
+
+
+# --- fixtures and settings for tests that use both ---------------------------------------
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver for one test."""
+    yield from webhook_receiver()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """An SMTP server for one test: no TLS, no AUTH (the channel tests cover those)."""
+    yield from smtp_server(None, None, user=None, password=None)
+
+
+def channel_settings(receiver: Receiver, mailbox: Mailbox, hook: str = "ok", **more: Any) -> Any:
+    """Settings with both channels pointing at ``receiver`` (its ``hook`` behaviour, a
+    secret path of its own) and ``mailbox`` in plain text, backoff short."""
+    import secrets
+
+    from maintenance.config import load_settings
+
+    return load_settings(
+        **{
+            "notify_webhook_url": receiver.url(hook, secrets.token_hex(8)),
+            "notify_backoff_s": 0.01,
+            "notify_smtp_host": mailbox.host,
+            "notify_smtp_port": mailbox.port,
+            "notify_smtp_tls": "off",
+            "notify_smtp_from": "maint@hospital.example",
+            "notify_smtp_to": ["oncall@hospital.example"],
+        }
+        | more
+    )

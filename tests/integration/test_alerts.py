@@ -6,7 +6,6 @@ held by a window until it ends, and each failed run once."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,15 @@ from maintenance.history import store
 from tests.conftest import HISTORY_DB, _dsn, start_worker, wait_for
 from tests.health_api import stand_in
 from tests.integration import notify_servers
-from tests.integration.notify_servers import Mailbox, Receiver
+from tests.integration.notify_servers import (
+    Mailbox,
+    Receiver,
+    channel_settings,
+    mailbox,
+    receiver,
+)
+
+__all__ = ["mailbox", "receiver"]  # fixtures
 
 pytestmark = pytest.mark.integration
 
@@ -31,31 +38,11 @@ T0 = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)
 EVERY = timedelta(minutes=5)
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from notify_servers.webhook_receiver()
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    yield from notify_servers.smtp_server(None, None, user=None, password=None)
-
-
 def channels(receiver: Receiver, mailbox: Mailbox, hook: str = "ok", **more: Any) -> Settings:
-    return load_settings(
-        **{
-            "notify_webhook_url": receiver.url(hook, secrets.token_hex(8)),
-            "notify_backoff_s": 0.01,
-            "notify_webhook_attempts": 1,
-            "notify_smtp_host": mailbox.host,
-            "notify_smtp_port": mailbox.port,
-            "notify_smtp_tls": "off",
-            "notify_smtp_from": "maint@hospital.example",
-            "notify_smtp_to": ["oncall@hospital.example"],
-            "alerts_wait_s": 240,
-        }
-        | more
+    settings: Settings = channel_settings(
+        receiver, mailbox, hook, notify_webhook_attempts=1, alerts_wait_s=240, **more
     )
+    return settings
 
 
 def sql(query: str, *args: Any) -> list[tuple[Any, ...]]:

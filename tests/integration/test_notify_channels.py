@@ -23,14 +23,11 @@ from maintenance.config import Settings, load_settings
 from maintenance.notify import Delivery, Message, Severity, configured_channels, send
 from tests.conftest import HISTORY_DB, _dsn
 from tests.integration import notify_servers
-from tests.integration.notify_servers import Mailbox, Receiver
+from tests.integration.notify_servers import Mailbox, Receiver, receiver
+
+__all__ = ["receiver"]  # fixture
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from notify_servers.webhook_receiver()
 
 
 @pytest.fixture(scope="module")

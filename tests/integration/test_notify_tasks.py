@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +18,17 @@ from maintenance import catalog, runner
 from maintenance.config import Settings, load_settings
 from maintenance.results import Trigger
 from tests.conftest import HISTORY_DB, _dsn, history_rows, run_cli
-from tests.integration import notify_servers
-from tests.integration.notify_servers import Mailbox, Receiver
+from tests.integration.notify_servers import (
+    Mailbox,
+    Receiver,
+    channel_settings,
+    mailbox,
+    receiver,
+)
+
+__all__ = ["mailbox", "receiver"]  # fixtures
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from notify_servers.webhook_receiver()
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    yield from notify_servers.smtp_server(None, None, user=None, password=None)
 
 
 def notifications() -> list[dict[str, Any]]:
@@ -42,18 +38,8 @@ def notifications() -> list[dict[str, Any]]:
 
 
 def both(receiver: Receiver, mailbox: Mailbox, **more: Any) -> Settings:
-    return load_settings(
-        **{
-            "notify_webhook_url": receiver.url("ok", secrets.token_hex(8)),
-            "notify_backoff_s": 0.01,
-            "notify_smtp_host": mailbox.host,
-            "notify_smtp_port": mailbox.port,
-            "notify_smtp_tls": "off",
-            "notify_smtp_from": "maint@hospital.example",
-            "notify_smtp_to": ["oncall@hospital.example"],
-        }
-        | more
-    )
+    settings: Settings = channel_settings(receiver, mailbox, **more)
+    return settings
 
 
 def run(task: str, settings: Settings, **params: Any) -> runner.Outcome:
