@@ -43,6 +43,21 @@ CACHE_LOCK = "cache"
 #: Upkeep tasks that change the target database exclude each other.
 UPKEEP_LOCK = "upkeep"
 
+
+def _message_task(name: str, func: Any, params: Any, description: str) -> TaskSpec[Any]:
+    """A task that sends messages (docs/notices.md): each channel retries inside the run
+    and a dedup key sends each notice once, so the workers never retry it."""
+    return TaskSpec(
+        name=name,
+        func=func,
+        params=params,
+        description=description,
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
+    )
+
+
 SPECS: tuple[TaskSpec[Any], ...] = (
     TaskSpec(
         name="backup.create",
@@ -287,80 +302,55 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         soft_time_limit=600,
         time_limit=660,
     ),
-    # Notifications (docs/notices.md): each channel retries inside the run, and a dedup
-    # key sends each notice once, so the workers never retry these.
-    TaskSpec(
-        name="alerts.test",
-        func=notify_tasks.alerts_test,
-        params=NoParams,
-        description="One test message through every configured notification channel (webhook, "
+    # Notifications (docs/notices.md)
+    _message_task(
+        "alerts.test",
+        notify_tasks.alerts_test,
+        NoParams,
+        "One test message through every configured notification channel (webhook, "
         "e-mail); each channel's result in the checklist; fails if one fails or none is set.",
-        soft_time_limit=300,
-        time_limit=360,
-        max_retries=0,
     ),
-    TaskSpec(
-        name="notice.weekly",
-        func=notify_tasks.weekly,
-        params=notify_tasks.AdvanceParams,
-        description="The weekly window's notice (sent Friday 15:00 for Sunday 02:00-06:00): date, local time, zone, impact, activities, schedule.",
-        soft_time_limit=300,
-        time_limit=360,
-        max_retries=0,
+    _message_task(
+        "notice.weekly",
+        notify_tasks.weekly,
+        notify_tasks.AdvanceParams,
+        "The weekly window's notice (sent Friday 15:00 for Sunday 02:00-06:00): date, local time, zone, impact, activities, schedule.",
     ),
-    TaskSpec(
-        name="notice.monthly",
-        func=notify_tasks.monthly,
-        params=notify_tasks.AdvanceParams,
-        description="The monthly window's notice, 14 days ahead (first Sunday, 02:00-08:00).",
-        soft_time_limit=300,
-        time_limit=360,
-        max_retries=0,
+    _message_task(
+        "notice.monthly",
+        notify_tasks.monthly,
+        notify_tasks.AdvanceParams,
+        "The monthly window's notice, 14 days ahead (first Sunday, 02:00-08:00).",
     ),
-    TaskSpec(
-        name="notice.quarterly",
-        func=notify_tasks.quarterly,
-        params=notify_tasks.AdvanceParams,
-        description="The quarterly deep maintenance's notice, 28 days ahead (first Sunday of Jan/Apr/Jul/Oct).",
-        soft_time_limit=300,
-        time_limit=360,
-        max_retries=0,
+    _message_task(
+        "notice.quarterly",
+        notify_tasks.quarterly,
+        notify_tasks.AdvanceParams,
+        "The quarterly deep maintenance's notice, 28 days ahead (first Sunday of Jan/Apr/Jul/Oct).",
     ),
-    TaskSpec(
-        name="notice.emergency",
-        func=notify_tasks.emergency,
-        params=notify_tasks.EmergencyParams,
-        description="Emergency maintenance notice, sent at once: reason (required), start (default now), duration.",
-        soft_time_limit=300,
-        time_limit=360,
-        max_retries=0,
+    _message_task(
+        "notice.emergency",
+        notify_tasks.emergency,
+        notify_tasks.EmergencyParams,
+        "Emergency maintenance notice, sent at once: reason (required), start (default now), duration.",
     ),
-    TaskSpec(
-        name="notice.status",
-        func=notify_tasks.status,
-        params=notify_tasks.StatusParams,
-        description="A status update during a window (03:00, 04:00 ...), once per window and hour, with an optional message.",
-        soft_time_limit=300,
-        time_limit=360,
-        max_retries=0,
+    _message_task(
+        "notice.status",
+        notify_tasks.status,
+        notify_tasks.StatusParams,
+        "A status update during a window (03:00, 04:00 ...), once per window and hour, with an optional message.",
     ),
-    TaskSpec(
-        name="notice.all_clear",
-        func=notify_tasks.all_clear,
-        params=notify_tasks.AllClearParams,
-        description="The all-clear: a window completed and the system is available again.",
-        soft_time_limit=300,
-        time_limit=360,
-        max_retries=0,
+    _message_task(
+        "notice.all_clear",
+        notify_tasks.all_clear,
+        notify_tasks.AllClearParams,
+        "The all-clear: a window completed and the system is available again.",
     ),
-    TaskSpec(
-        name="notice.problem",
-        func=notify_tasks.problem,
-        params=notify_tasks.ProblemParams,
-        description="A window ran into a problem: what failed (required), and what happens next.",
-        soft_time_limit=300,
-        time_limit=360,
-        max_retries=0,
+    _message_task(
+        "notice.problem",
+        notify_tasks.problem,
+        notify_tasks.ProblemParams,
+        "A window ran into a problem: what failed (required), and what happens next.",
     ),
     # Health (docs/health.md): read-only probes; the check stores its sample and pings the
     # dead man's switch. Not exclusive: two overlapping checks harm nothing.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from redis.connection import parse_url
@@ -99,6 +100,15 @@ def answering(url: str, what: str = "the cache") -> Iterator[None]:
         if text.startswith(("NOAUTH", "WRONGPASS", "NOPERM")):
             raise ServiceRefused(f"{what} at {shown} refused: {text}") from None
         raise
+
+
+def info_and_keys(client: redis.Redis) -> tuple[dict[str, Any], int]:
+    """``INFO`` server, memory and stats merged, and ``DBSIZE`` (never ``KEYS``): what
+    cache.stats, the health check and the weekly deep check read of a Redis."""
+    info: dict[str, Any] = {}
+    for section in ("server", "memory", "stats"):
+        info |= client.info(section)
+    return info, int(client.dbsize())
 
 
 def run_id(client: redis.Redis) -> str:

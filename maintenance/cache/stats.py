@@ -178,10 +178,7 @@ def assess(facts: Facts, span: Interval, policy: StatsPolicy, guard: str) -> Res
 def read_facts(cache: cache_client.Cache) -> Facts:
     """INFO (server, memory, stats) and DBSIZE, at one moment."""
     with cache_client.answering(cache.url):
-        info: dict[str, Any] = {}
-        for section in ("server", "memory", "stats"):
-            info |= cache.client.info(section)
-        keys = int(cache.client.dbsize())
+        info, keys = cache_client.info_and_keys(cache.client)
     sample = Sample.from_info(info, clock.now())
     return Facts.from_info(str(cache.endpoint), info, keys, sample)
 

@@ -34,6 +34,7 @@ from typing import Any
 import psutil
 
 from maintenance import __version__, pg
+from maintenance.cache.client import info_and_keys
 from maintenance.config import Settings
 from maintenance.errors import ServiceRefused
 from maintenance.health import facts, parallel
@@ -85,10 +86,7 @@ def pg_ready(dsn: str, timeout_s: float) -> dict[str, Any]:
 def cache_info(url: str, timeout_s: float) -> dict[str, Any]:
     client = facts.redis_client(url, timeout_s)
     try:
-        info: dict[str, Any] = {}
-        for section in ("server", "memory", "stats"):
-            info |= client.info(section)
-        keys = int(client.dbsize())
+        info, keys = info_and_keys(client)
     finally:
         client.close()
     return {

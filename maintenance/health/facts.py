@@ -23,6 +23,7 @@ import redis
 from maintenance import clock, dispatch, pg, redact
 from maintenance.backup import inventory
 from maintenance.cache.client import endpoint as cache_endpoint
+from maintenance.cache.client import info_and_keys
 from maintenance.cache.samples import Sample
 from maintenance.history.store import REJECTED_INPUT
 from maintenance.logs.files import disk_usage
@@ -159,10 +160,7 @@ def read_cache(url: str, timeout_s: float) -> CacheFacts:
         t0 = time.monotonic()
         client.ping()
         ping_ms = (time.monotonic() - t0) * 1000
-        info: dict[str, Any] = {}
-        for section in ("server", "memory", "stats"):
-            info |= client.info(section)
-        keys = int(client.dbsize())
+        info, keys = info_and_keys(client)
     finally:
         client.close()
     return CacheFacts(
