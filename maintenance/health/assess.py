@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from maintenance.cache.samples import Interval, Sample, interval
 from maintenance.config import Settings
@@ -85,6 +85,52 @@ class Ids:
     host: str = ""
 
 
+class EntryMaker(Protocol):
+    def __call__(
+        self,
+        measurement: str,
+        status: Status,
+        value: Any = None,
+        unit: str | None = None,
+        output: str | None = None,
+        cid: str | None = None,
+    ) -> Entry: ...
+
+
+def entries(
+    component: str, ctype: str, now: datetime, default_id: str | None, *, per_call_id: bool = False
+) -> EntryMaker:
+    """How one component's entries are made: its name, type, time and componentId
+    (``default_id``; with ``per_call_id``, an entry may name its own)."""
+
+    def entry(
+        measurement: str,
+        status: Status,
+        value: Any = None,
+        unit: str | None = None,
+        output: str | None = None,
+        cid: str | None = None,
+    ) -> Entry:
+        own = cid if per_call_id and cid else default_id
+        return Entry(component, measurement, ctype, status, now, value, unit, output, own or None)
+
+    return entry
+
+
+def limit(
+    entry: EntryMaker,
+    measurement: str,
+    value: Any,
+    unit: str | None,
+    over: bool,
+    why: str,
+    worse: Status = Status.WARN,
+) -> Entry:
+    """A measured value against its threshold: ``worse``, saying ``why``, when ``over``
+    it; pass otherwise."""
+    return entry(measurement, worse if over else Status.PASS, value, unit, why if over else None)
+
+
 def pct(ratio: float) -> float:
     return round(ratio * 100, 3)
 
@@ -132,16 +178,7 @@ def as_number(value: Any) -> float | None:
 def api(
     health: Outcome, extended: Outcome | None, p: HealthPolicy, now: datetime, ids: Ids
 ) -> list[Entry]:
-    def entry(
-        measurement: str,
-        status: Status,
-        value: Any = None,
-        unit: str | None = None,
-        output: str | None = None,
-    ) -> Entry:
-        return Entry(
-            "api", measurement, "component", status, now, value, unit, output, ids.api or None
-        )
+    entry = entries("api", "component", now, ids.api or None)
 
     out: list[Entry] = []
     facts: HttpFacts | None = health.value if health.ok else None
@@ -153,12 +190,13 @@ def api(
         out.append(_api_status(facts, entry))
         slow = facts.elapsed_ms > p.response_ms
         out.append(
-            entry(
+            limit(
+                entry,
                 "responseTime",
-                Status.WARN if slow else Status.PASS,
                 facts.elapsed_ms,
                 "ms",
-                f"{facts.elapsed_ms:g} ms, above {p.response_ms:g} ms" if slow else None,
+                slow,
+                f"{facts.elapsed_ms:g} ms, above {p.response_ms:g} ms",
             )
         )
     if extended is not None:
@@ -224,12 +262,13 @@ def _api_extended(ext: Outcome, p: HealthPolicy, entry: Any) -> list[Entry]:
         else:
             bad = r >= p.error_rate_max
             out.append(
-                entry(
+                limit(
+                    entry,
                     "errorRate",
-                    Status.WARN if bad else Status.PASS,
                     pct(r),
                     "%",
-                    f"{pct(r):g}%, at or above {pct(p.error_rate_max):g}%" if bad else None,
+                    bad,
+                    f"{pct(r):g}%, at or above {pct(p.error_rate_max):g}%",
                 )
             )
     if "active_operations" in m:
@@ -253,12 +292,13 @@ def _api_extended(ext: Outcome, p: HealthPolicy, entry: Any) -> list[Entry]:
         else:
             low = r < p.cache_hit_min
             out.append(
-                entry(
+                limit(
+                    entry,
                     "cacheHitRate",
-                    Status.WARN if low else Status.PASS,
                     pct(r),
                     "%",
-                    f"{pct(r):g}%, below {pct(p.cache_hit_min):g}%" if low else None,
+                    low,
+                    f"{pct(r):g}%, below {pct(p.cache_hit_min):g}%",
                 )
             )
     if "database_query_time_ms" in m:
@@ -276,12 +316,13 @@ def _api_extended(ext: Outcome, p: HealthPolicy, entry: Any) -> list[Entry]:
         else:
             slow = ms > p.query_ms
             out.append(
-                entry(
+                limit(
+                    entry,
                     "databaseQueryTime",
-                    Status.WARN if slow else Status.PASS,
                     ms,
                     "ms",
-                    f"{ms:g} ms reported, above {p.query_ms:g} ms" if slow else None,
+                    slow,
+                    f"{ms:g} ms reported, above {p.query_ms:g} ms",
                 )
             )
     return out
@@ -291,49 +332,32 @@ def _api_extended(ext: Outcome, p: HealthPolicy, entry: Any) -> list[Entry]:
 
 
 def database(o: Outcome, p: HealthPolicy, now: datetime, ids: Ids) -> list[Entry]:
-    def entry(
-        measurement: str,
-        status: Status,
-        value: Any = None,
-        unit: str | None = None,
-        output: str | None = None,
-    ) -> Entry:
-        return Entry(
-            "database",
-            measurement,
-            "datastore",
-            status,
-            now,
-            value,
-            unit,
-            output,
-            ids.database or None,
-        )
+    entry = entries("database", "datastore", now, ids.database or None)
 
     f: DatabaseFacts | None = o.value if o.ok else None
     if f is None:
         return [entry("queryTime", Status.FAIL, None, "ms", str(o.problem))]
     slow = f.query_ms > p.query_ms
     out = [
-        entry(
+        limit(
+            entry,
             "queryTime",
-            Status.WARN if slow else Status.PASS,
             f.query_ms,
             "ms",
-            f"SELECT 1 took {f.query_ms:g} ms, above {p.query_ms:g} ms" if slow else None,
+            slow,
+            f"SELECT 1 took {f.query_ms:g} ms, above {p.query_ms:g} ms",
         )
     ]
     usable = max(f.max_connections - f.reserved, 1)
     many = f.connections >= p.db_connections_max * usable
     out.append(
-        entry(
+        limit(
+            entry,
             "connections",
-            Status.WARN if many else Status.PASS,
             f.connections,
             "connections",
-            f"{f.connections} of {usable} usable (max_connections {f.max_connections}, {f.reserved} reserved)"
-            if many
-            else None,
+            many,
+            f"{f.connections} of {usable} usable (max_connections {f.max_connections}, {f.reserved} reserved)",
         )
     )
     blocks = f.blks_hit + f.blks_read
@@ -341,14 +365,13 @@ def database(o: Outcome, p: HealthPolicy, now: datetime, ids: Ids) -> list[Entry
         r = f.blks_hit / blocks
         low = r < p.db_cache_hit_min
         out.append(
-            entry(
+            limit(
+                entry,
                 "cacheHitRate",
-                Status.WARN if low else Status.PASS,
                 pct(r),
                 "%",
-                f"{pct(r):g}% of {blocks:,} block reads from the buffer cache, below {pct(p.db_cache_hit_min):g}%"
-                if low
-                else None,
+                low,
+                f"{pct(r):g}% of {blocks:,} block reads from the buffer cache, below {pct(p.db_cache_hit_min):g}%",
             )
         )
     else:
@@ -364,38 +387,28 @@ def cache(
 ) -> tuple[list[Entry], Interval | None]:
     """The cache's entries, and the interval its hit ratio and evictions are over."""
 
-    def entry(
-        measurement: str,
-        status: Status,
-        value: Any = None,
-        unit: str | None = None,
-        output: str | None = None,
-    ) -> Entry:
-        return Entry(
-            "cache", measurement, "datastore", status, now, value, unit, output, ids.cache or None
-        )
+    entry = entries("cache", "datastore", now, ids.cache or None)
 
     f: CacheFacts | None = o.value if o.ok else None
     if f is None:
         return [entry("responseTime", Status.FAIL, None, "ms", str(o.problem))], None
     out = [entry("responseTime", Status.PASS, f.ping_ms, "ms")]
-    limit, of = (
+    cap, of = (
         (f.maxmemory, "maxmemory")
         if f.maxmemory > 0
         else (f.total_system_memory, "the host's memory (no maxmemory)")
     )
-    if limit:
-        r = f.used_memory / limit
+    if cap:
+        r = f.used_memory / cap
         high = r > p.memory_max
         out.append(
-            entry(
+            limit(
+                entry,
                 "memoryUtilization",
-                Status.WARN if high else Status.PASS,
                 pct(r),
                 "%",
-                f"{human_bytes(f.used_memory)} of {human_bytes(limit)} {of}, above {pct(p.memory_max):g}%"
-                if high
-                else None,
+                high,
+                f"{human_bytes(f.used_memory)} of {human_bytes(cap)} {of}, above {pct(p.memory_max):g}%",
             )
         )
     out.append(entry("usedMemory", Status.PASS, f.used_memory, "bytes"))
@@ -407,14 +420,13 @@ def cache(
     else:
         low = ratio < p.cache_hit_min
         out.append(
-            entry(
+            limit(
+                entry,
                 "hitRate",
-                Status.WARN if low else Status.PASS,
                 pct(ratio),
                 "%",
-                f"{pct(ratio):g}% of {span.lookups:,} lookups {span.describe()}, below {pct(p.cache_hit_min):g}%"
-                if low
-                else None,
+                low,
+                f"{pct(ratio):g}% of {span.lookups:,} lookups {span.describe()}, below {pct(p.cache_hit_min):g}%",
             )
         )
     out.append(
@@ -443,27 +455,21 @@ def celery(
     now: datetime,
     ids: Ids,
 ) -> list[Entry]:
-    def entry(
-        measurement: str,
-        status: Status,
-        value: Any = None,
-        unit: str | None = None,
-        output: str | None = None,
-        cid: str | None = None,
-    ) -> Entry:
-        return Entry("celery", measurement, "component", status, now, value, unit, output, cid)
+    entry = entries("celery", "component", now, None, per_call_id=True)
 
     out: list[Entry] = []
     if workers.ok:
         names: list[str] = workers.value
         few = len(names) < p.min_workers
         out.append(
-            entry(
+            limit(
+                entry,
                 "workers",
-                Status.FAIL if few else Status.PASS,
                 len(names),
                 "workers",
-                f"{len(names)} answered the ping, {p.min_workers} needed" if few else None,
+                few,
+                f"{len(names)} answered the ping, {p.min_workers} needed",
+                Status.FAIL,
             )
         )
     else:
@@ -501,14 +507,13 @@ def celery(
         many = h.failed_total > p.failed_runs_max
         listed = ", ".join(f"{r.task} run {r.id} {r.status}" for r in h.failed[:5])
         out.append(
-            entry(
+            limit(
+                entry,
                 "failedRuns",
-                Status.WARN if many else Status.PASS,
                 h.failed_total,
                 "runs",
-                f"{h.failed_total} in 24 h: {listed}" + (" ..." if h.failed_total > 5 else "")
-                if many
-                else None,
+                many,
+                f"{h.failed_total} in 24 h: {listed}" + (" ..." if h.failed_total > 5 else ""),
             )
         )
     else:
@@ -547,13 +552,13 @@ def _backup_age(o: Outcome, p: HealthPolicy, now: datetime, entry: Any) -> Entry
         if hours > p.backup_warn_hours
         else Status.PASS
     )
-    limit = p.backup_fail_hours if status is Status.FAIL else p.backup_warn_hours
+    bound = p.backup_fail_hours if status is Status.FAIL else p.backup_warn_hours
     return entry(
         "lastVerifiedBackup",
         status,
         hours,
         "h",
-        f"{b.newest_id} is {hours:g} h old, above {limit:g} h"
+        f"{b.newest_id} is {hours:g} h old, above {bound:g} h"
         if status is not Status.PASS
         else None,
         b.newest_id,
@@ -568,17 +573,7 @@ def host(
 ) -> tuple[list[Entry], list[str]]:
     """The host's entries, and notes (a root that does not exist)."""
 
-    def entry(
-        measurement: str,
-        status: Status,
-        value: Any = None,
-        unit: str | None = None,
-        output: str | None = None,
-        cid: str | None = None,
-    ) -> Entry:
-        return Entry(
-            "host", measurement, "system", status, now, value, unit, output, cid or ids.host or None
-        )
+    entry = entries("host", "system", now, ids.host or None, per_call_id=True)
 
     f: HostFacts | None = o.value if o.ok else None
     if f is None:
@@ -593,14 +588,14 @@ def host(
         status = (
             Status.FAIL if r >= p.disk_fail else Status.WARN if r >= p.disk_warn else Status.PASS
         )
-        limit = p.disk_fail if status is Status.FAIL else p.disk_warn
+        bound = p.disk_fail if status is Status.FAIL else p.disk_warn
         out.append(
             entry(
                 "diskUtilization",
                 status,
                 pct(r),
                 "%",
-                f"{pct(r):g}% used, at or above {pct(limit):g}% ({human_bytes(d.free)} free)"
+                f"{pct(r):g}% used, at or above {pct(bound):g}% ({human_bytes(d.free)} free)"
                 if status is not Status.PASS
                 else None,
                 cid,
@@ -633,27 +628,25 @@ def host(
     mem = f.memory_percent / 100
     high = mem > p.memory_max
     out.append(
-        entry(
+        limit(
+            entry,
             "memoryUtilization",
-            Status.WARN if high else Status.PASS,
             round(f.memory_percent, 1),
             "%",
-            f"{f.memory_percent:.1f}% used, above {pct(p.memory_max):g}% ({human_bytes(f.memory_available)} available)"
-            if high
-            else None,
+            high,
+            f"{f.memory_percent:.1f}% used, above {pct(p.memory_max):g}% ({human_bytes(f.memory_available)} available)",
         )
     )
     load1 = round(f.load[0], 2)
     busy = load1 > p.load_per_core_max * f.cpus
     out.append(
-        entry(
+        limit(
+            entry,
             "loadAverage",
-            Status.WARN if busy else Status.PASS,
             load1,
             None,
-            f"1-minute load {load1:g} on {f.cpus} cores, above {p.load_per_core_max:g} per core"
-            if busy
-            else None,
+            busy,
+            f"1-minute load {load1:g} on {f.cpus} cores, above {p.load_per_core_max:g} per core",
         )
     )
     return out, notes
