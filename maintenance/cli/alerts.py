@@ -84,11 +84,13 @@ def list_alerts(
     if alerts:
         rows: list[Any] = []
         for a in alerts:
-            state = WORDS.get(a.notified_status, a.notified_status)
+            # a held alert was never sent: its reason says what was seen and which window
+            # holds it
+            state = "held" if a.held_since else WORDS.get(a.notified_status, a.notified_status)
             rows.append(
                 [
                     a.key,
-                    status_text(state if a.held_since is None else f"{state} (held)"),
+                    status_text(state),
                     compact(a.opened_at or a.notified_at, zone),
                     compact(a.notified_at, zone),
                     one_line(str((a.detail or {}).get("reason", ""))),

@@ -5,6 +5,7 @@ held by a window until it ends, and each failed run once."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from maintenance.alerts import store as alert_store
 from maintenance.alerts.rules import FAIL, PASS, WARN, Observation
 from maintenance.config import Settings, load_settings
 from maintenance.history import store
-from tests.conftest import HISTORY_DB, _dsn, start_worker, wait_for
+from tests.conftest import HISTORY_DB, _dsn, run_cli, start_worker, wait_for
 from tests.health_api import stand_in
 from tests.integration import notify_servers
 from tests.integration.notify_servers import (
@@ -307,3 +308,34 @@ def test_health_check_on_a_worker_pages_once_and_a_restarted_worker_does_not_aga
     assert [b for b in receiver.bodies() if "api" in b["text"].split("\n")[0]] == about_api
     assert sum("api" in m["Subject"] for m in mailbox.messages) == 1
     assert sql("SELECT notified_status FROM alert_state WHERE key = 'health:api'") == [(FAIL,)]
+
+
+def test_maint_alerts_list_shows_open_and_held_alerts_and_the_messages(
+    maint_env: dict[str, str], receiver: Receiver, mailbox: Mailbox, clean_history: str
+) -> None:
+    settings = channels(receiver, mailbox)
+    sql(
+        "INSERT INTO window_runs (kind, local_date, trigger, status, started_at, ends_at, "
+        "expected_down) VALUES ('weekly', '2026-12-06', 'beat', 'running', %s, %s, '{cache}')",
+        T0 - timedelta(hours=1),
+        T0 + timedelta(hours=2),
+    )
+    s = Samples()
+    for _ in range(2):
+        s.add(api=FAIL, cache=FAIL)
+        s.check(settings)
+    listed = run_cli("alerts", "list", "--json", env=maint_env)
+    assert listed.returncode == 0, listed.stderr
+    doc = json.loads(listed.stdout)
+    states = {a["key"]: (a["status"], a["held_since"] is not None) for a in doc["open"]}
+    assert states == {"health:api": (FAIL, False), "health:cache": (PASS, True)}
+    assert {(n["channel"], n["status"], n["kind"]) for n in doc["notifications"]} == {
+        ("webhook", "sent", "alert"),
+        ("email", "sent", "alert"),
+    }
+    table = run_cli("alerts", "list", env=maint_env | {"COLUMNS": "120"})
+    assert table.returncode == 0
+    assert "health:api" in table.stdout and "critical" in table.stdout
+    (held,) = [line for line in table.stdout.splitlines() if "health:cache" in line]
+    assert " held " in held and "weekly window" in held
+    assert "latest messages" in table.stdout
