@@ -352,16 +352,19 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         notify_tasks.ProblemParams,
         "A window ran into a problem: what failed (required), and what happens next.",
     ),
-    # Health (docs/health.md): read-only probes; the check stores its sample and pings the
-    # dead man's switch. Not exclusive: two overlapping checks harm nothing.
+    # Health (docs/health.md): read-only probes; the check stores its sample, sends the
+    # alerts and pings the dead man's switch. Not exclusive: two overlapping checks harm
+    # nothing (an alert's dedup key is claimed once per channel).
     TaskSpec(
         name="health.check",
         func=health_check.check,
         params=NoParams,
         description="Every 5 minutes: API, database, cache, Celery and host probed at once, "
-        "bounded (5 s); the health document stored; fails only when critical.",
-        soft_time_limit=60,
-        time_limit=90,
+        "bounded (5 s); the health document stored; alerts sent; fails only when critical.",
+        # The probes take at most 5 s; the rest is for the alerts' channels, which retry
+        # with backoff (a webhook's 4 attempts of 5 s, SMTP's 3): still inside the 5 minutes.
+        soft_time_limit=240,
+        time_limit=270,
         # the next check is 5 minutes away: a retry would only overlap it
         max_retries=0,
     ),

@@ -205,12 +205,21 @@ def _rank(d: Decision) -> tuple[int, str]:
     return (-ORDER[d.status], d.key)
 
 
+#: Failed runs announced by one check at most; the rest go at the next checks (they stay
+#: within the lookback), so a burst of failures and a slow channel cannot hold a health
+#: check past its time limit.
+RUNS_PER_CHECK = 10
+
+
 def runs(settings: Settings, now: datetime) -> Outcome:
-    """Announce each failed or lost run once (module text)."""
+    """Announce each failed or lost run once (module text), oldest first, at most
+    :data:`RUNS_PER_CHECK` new announcements per call."""
     dsn = settings.history_dsn.get_secret_value()
     outcome = Outcome(channels=notify.configured_channels(settings))
     rows = store.failed_runs(dsn, now, settings.alerts_run_lookback_s, settings.alerts_run_exclude)
     for run in rows:
+        if len(outcome.runs_sent) + len(outcome.runs_failed) >= RUNS_PER_CHECK:
+            break
         deliveries = notify.send(settings, run_message(run, settings.timezone))
         fresh = [x for x in deliveries if not x.skipped]
         if not fresh:

@@ -339,3 +339,19 @@ def test_maint_alerts_list_shows_open_and_held_alerts_and_the_messages(
     (held,) = [line for line in table.stdout.splitlines() if "health:cache" in line]
     assert " held " in held and "weekly window" in held
     assert "latest messages" in table.stdout
+
+
+def test_a_burst_of_failed_runs_is_announced_over_the_next_checks(
+    receiver: Receiver, mailbox: Mailbox, clean_history: str
+) -> None:
+    settings = channels(receiver, mailbox, notify_smtp_host=None)  # the webhook alone
+    now = datetime.now(UTC)
+    burst = [
+        _run("db.stats", "failed", "beat", "CheckFailed", now - timedelta(minutes=30 - i))
+        for i in range(evaluate.RUNS_PER_CHECK + 2)
+    ]
+    first = evaluate.runs(settings, now)
+    assert first.runs_sent == burst[: evaluate.RUNS_PER_CHECK]  # oldest first
+    assert evaluate.runs(settings, now).runs_sent == burst[evaluate.RUNS_PER_CHECK :]
+    assert evaluate.runs(settings, now).runs_sent == []
+    assert len(receiver.bodies()) == len(burst)
