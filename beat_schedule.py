@@ -50,7 +50,13 @@ def log_entries(settings: Settings) -> list[Entry]:
                 host=host,
                 only_oversized=True,
             ),
-            job(f"weekly-log-cleanup@{host}", "logs.cleanup", f"0 3 * * {SUNDAY}", queue=q, host=host),
+            job(
+                f"weekly-log-cleanup@{host}",
+                "logs.cleanup",
+                f"0 3 * * {SUNDAY}",
+                queue=q,
+                host=host,
+            ),
             job(f"daily-log-report@{host}", "logs.report", "0 6 * * *", queue=q, host=host),
         ]
     return out
@@ -132,7 +138,9 @@ def monthly_steps(kind: str = "monthly") -> list[Entry]:
         (
             step("quarterly-dr-test", "restore.drill", at(5, 0), k, "Testing", purpose="quarterly")
             if kind == "quarterly"
-            else step("monthly-restore-drill", "restore.drill", at(5, 0), k, "Testing", purpose="monthly")
+            else step(
+                "monthly-restore-drill", "restore.drill", at(5, 0), k, "Testing", purpose="monthly"
+            )
         ),
         step(f"{k}-alert-test", "alerts.test", at(5, 30), k, "Testing"),
     ]

@@ -31,7 +31,7 @@ from maintenance.calendar.plan import next_fire
 IDLE_S = 3600.0
 
 
-class CalendarSchedule(BaseSchedule):  # type: ignore[misc]
+class CalendarSchedule(BaseSchedule):
     def __init__(self, entry: Entry, zone: ZoneInfo, nowfun: Any = None, app: Any = None) -> None:
         super().__init__(nowfun=nowfun, app=app)
         self.entry = entry

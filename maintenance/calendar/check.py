@@ -16,7 +16,8 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from maintenance.calendar.cron import LocalCron, check as check_cron
+from maintenance.calendar.cron import LocalCron
+from maintenance.calendar.cron import check as check_cron
 from maintenance.calendar.model import Entry
 from maintenance.calendar.plan import night_window, occurrences
 from maintenance.errors import BadInput
@@ -79,10 +80,7 @@ def _step_problems(e: Entry, kind: WindowKind) -> list[str]:
     end_dt = datetime.combine(date(2027, 1, 1), begin) + window.duration
     end = end_dt.time() if end_dt.date() == date(2027, 1, 1) else time.max
     out = []
-    walls = {
-        m.time()
-        for m in LocalCron(e.cron, UTC_ZONE).between(*SAMPLE)
-    }
+    walls = {m.time() for m in LocalCron(e.cron, UTC_ZONE).between(*SAMPLE)}
     for wall in sorted(walls):
         if not _in(wall, begin, end):
             out.append(
@@ -100,9 +98,7 @@ def _step_problems(e: Entry, kind: WindowKind) -> list[str]:
                 f"({s.start:%H:%M}-{s.end:%H:%M})"
             )
     nights = {
-        d
-        for d in (SAMPLE[0].date() + timedelta(n) for n in range(365))
-        if night_window(d) is kind
+        d for d in (SAMPLE[0].date() + timedelta(n) for n in range(365)) if night_window(d) is kind
     }
     sent = {p.at.date() for p in occurrences([e], *SAMPLE, UTC_ZONE)}
     if nights - sent:
@@ -121,6 +117,8 @@ def _overlaps() -> list[str]:
         _, end = span(kind, day, UTC_ZONE)
         start, _ = span(following, day + timedelta(days=1), UTC_ZONE)
         if end > start:
-            out.append(f"overlapping windows: the {kind} window of {day} runs into the {following} one")
+            out.append(
+                f"overlapping windows: the {kind} window of {day} runs into the {following} one"
+            )
         day += timedelta(days=1)
     return out

@@ -25,7 +25,14 @@ class CatchUp(StrEnum):
 #: database. Everything else beat sends only reads (backups, verification, health,
 #: reports, statistics, reviews) or works on copies (``restore.drill``).
 DISRUPTIVE: frozenset[str] = frozenset(
-    {"db.optimize", "db.reindex", "cache.flush", "cache.clear", "cache.clear_pattern", "restore.run"}
+    {
+        "db.optimize",
+        "db.reindex",
+        "cache.flush",
+        "cache.clear",
+        "cache.clear_pattern",
+        "restore.run",
+    }
 )
 
 

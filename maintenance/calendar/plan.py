@@ -110,7 +110,9 @@ def occurrences(
             moment = next_fire(entry, moment, zone)
             if moment is None or moment > end:
                 break
-            out.append(Planned(entry, moment, blackout.skip_reason(entry.disruptive, moment, zone, facts)))
+            out.append(
+                Planned(entry, moment, blackout.skip_reason(entry.disruptive, moment, zone, facts))
+            )
     out.sort(key=lambda p: (p.at, p.entry.name))
     return out
 

@@ -173,7 +173,13 @@ def show(doc: dict[str, Any], zone: ZoneInfo) -> None:
         out.print(f"last schedule publication: {_short(pub['at'])}")
     out.print(
         Grid(
-            [Column("night"), Column("window"), Column("local"), Column("utc"), Column("blackout", flex=True)],
+            [
+                Column("night"),
+                Column("window"),
+                Column("local"),
+                Column("utc"),
+                Column("blackout", flex=True),
+            ],
             [
                 [
                     w["date"],

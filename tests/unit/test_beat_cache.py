@@ -25,7 +25,9 @@ def test_cache_stats_runs_once_every_day_and_analyze_on_sunday_at_four() -> None
         assert e.task in app.tasks
         assert schedule[e.name]["options"]["headers"]["maint_trigger"] == "beat"
     year = (datetime(2026, 1, 1, 6, tzinfo=UTC), datetime(2027, 1, 1, 6, tzinfo=UTC))
-    stats_days = Counter(p.at.astimezone(ZONE).date() for p in plan.occurrences([stats], *year, ZONE))
+    stats_days = Counter(
+        p.at.astimezone(ZONE).date() for p in plan.occurrences([stats], *year, ZONE)
+    )
     analyze_at = [p.at.astimezone(ZONE) for p in plan.occurrences([analyze], *year, ZONE)]
     assert len(stats_days) == 365 and set(stats_days.values()) == {1}
     assert len(analyze_at) == 52
@@ -40,10 +42,24 @@ def test_no_cache_deletion_is_on_the_calendar() -> None:
 
 def test_every_task_beat_sent_before_the_calendar_is_still_sent() -> None:
     before = {
-        "db.stats", "backup.create", "backup.archive", "backup.offsite", "restore.drill",
-        "cache.stats", "cache.analyze", "backup.retention", "db.vacuum_analyze", "db.reindex",
-        "db.report", "security.audit", "security.access_review", "logs.rotate", "logs.cleanup",
-        "logs.report", "health.check", "health.deep",
+        "db.stats",
+        "backup.create",
+        "backup.archive",
+        "backup.offsite",
+        "restore.drill",
+        "cache.stats",
+        "cache.analyze",
+        "backup.retention",
+        "db.vacuum_analyze",
+        "db.reindex",
+        "db.report",
+        "security.audit",
+        "security.access_review",
+        "logs.rotate",
+        "logs.cleanup",
+        "logs.report",
+        "health.check",
+        "health.deep",
     }
     assert before <= {e.task for e in beat_schedule.entries(get_settings())}
     tiers = {e.kwargs.get("tier") for e in beat_schedule.entries(get_settings())}

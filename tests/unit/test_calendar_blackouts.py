@@ -26,8 +26,11 @@ def test_july_first_the_survey_week_and_extra_dates() -> None:
     assert blackout.reasons(_at(date(2027, 7, 1), 2), NY, facts) == ["July 1 (fiscal year start)"]
     # local date: 23:30 on June 30 in New York is July 1 in UTC, and not a blackout
     assert blackout.reasons(_at(date(2027, 6, 30), 23, 30), NY, facts) == []
-    week = [d for d in (date(2027, 3, 1) + timedelta(n) for n in range(31))
-            if blackout.reasons(_at(d, 2), NY, facts)]
+    week = [
+        d
+        for d in (date(2027, 3, 1) + timedelta(n) for n in range(31))
+        if blackout.reasons(_at(d, 2), NY, facts)
+    ]
     assert week == [date(2027, 3, 8) + timedelta(n) for n in range(8)]  # 7 days before + the day
     assert "ACGME survey on 2027-03-15" in blackout.reasons(_at(date(2027, 3, 14), 2), NY, facts)[0]
     assert "2027-12-24" in blackout.reasons(_at(date(2027, 12, 24), 2), NY, facts)[0]
@@ -41,31 +44,49 @@ def test_the_24_hours_after_a_publication_and_an_unknown_publication() -> None:
     assert "publication" in blackout.reasons(at, NY, facts)[0]
     assert blackout.reasons(at + timedelta(hours=23, minutes=59), NY, facts)
     assert blackout.reasons(at + timedelta(hours=24), NY, facts) == []
-    unknown = Blackouts(publication=Publication(unknown="relation \"schedules\" does not exist"))
+    unknown = Blackouts(publication=Publication(unknown='relation "schedules" does not exist'))
     assert blackout.reasons(at, NY, unknown) == []
 
 
 def test_only_disruptive_steps_are_skipped_and_the_plan_says_why() -> None:
     assert {"db.optimize", "db.reindex", "cache.flush"} <= DISRUPTIVE
-    assert not {"backup.create", "backup.verify", "health.check", "health.deep", "db.report",
-                "db.vacuum_analyze", "restore.drill", "logs.report"} & DISRUPTIVE
+    assert (
+        not {
+            "backup.create",
+            "backup.verify",
+            "health.check",
+            "health.deep",
+            "db.report",
+            "db.vacuum_analyze",
+            "restore.drill",
+            "logs.report",
+        }
+        & DISRUPTIVE
+    )
     assert all(e.disruptive == (e.task in DISRUPTIVE) for e in ENTRIES)
     assert not any(e.task in {"db.optimize", "cache.flush", "cache.clear"} for e in ENTRIES)
     # 2027-03-14 is a weekly Sunday inside the survey week of 2027-03-15
     facts = Blackouts(survey_dates=[date(2027, 3, 15)])
     night = plan.occurrences(
-        ENTRIES, datetime(2027, 3, 14, 5, tzinfo=UTC), datetime(2027, 3, 14, 12, tzinfo=UTC), NY, facts
+        ENTRIES,
+        datetime(2027, 3, 14, 5, tzinfo=UTC),
+        datetime(2027, 3, 14, 12, tzinfo=UTC),
+        NY,
+        facts,
     )
     skipped = {p.entry.name: p.skip for p in night if p.skip}
     assert list(skipped) == ["weekly-reindex"]
     assert skipped["weekly-reindex"] == "blackout: the week before the ACGME survey on 2027-03-15"
     sent = {p.entry.name for p in night if not p.skip}
-    assert {"weekly-backup", "weekly-vacuum-analyze", "weekly-report", "weekly-deep-health-check"} <= sent
+    assert {
+        "weekly-backup",
+        "weekly-vacuum-analyze",
+        "weekly-report",
+        "weekly-deep-health-check",
+    } <= sent
     # July 4 2027 is the quarterly first Sunday; a publication the evening before
     facts = Blackouts(publication=Publication(at=_at(date(2027, 7, 3), 20)))
-    night = plan.occurrences(
-        ENTRIES, _at(date(2027, 7, 4), 0), _at(date(2027, 7, 4), 9), NY, facts
-    )
+    night = plan.occurrences(ENTRIES, _at(date(2027, 7, 4), 0), _at(date(2027, 7, 4), 9), NY, facts)
     assert [p.entry.name for p in night if p.skip] == ["quarterly-reindex"]
     (window,) = plan.windows(_at(date(2027, 7, 4), 0), _at(date(2027, 7, 4), 9), NY, facts)
     assert window.kind == "quarterly" and "publication" in window.blackouts[0]

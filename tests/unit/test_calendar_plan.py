@@ -26,7 +26,10 @@ def _expected_days(entry: Entry, year: int) -> list[date]:
     """The local days the entry is due on, from the playbook: every day, every Sunday,
     or a window's nights (weekly: Sundays but the first; monthly: first Sundays outside
     January, April, July, October; quarterly: the first Sunday of those)."""
-    days = [date(year, 1, 1) + timedelta(n) for n in range((date(year + 1, 1, 1) - date(year, 1, 1)).days)]
+    days = [
+        date(year, 1, 1) + timedelta(n)
+        for n in range((date(year + 1, 1, 1) - date(year, 1, 1)).days)
+    ]
     assert entry.cron is not None
     dow = entry.cron.split()[4]
     if entry.window is None:
@@ -139,7 +142,10 @@ def test_one_backup_each_sunday_and_the_drill_right_each_first_sunday() -> None:
     assert {d: t[0] for d, t in tiers.items() if t[0] == "monthly"}.keys() == drills.keys()
     assert drills[date(2027, 1, 3)] == "quarterly" and drills[date(2027, 2, 7)] == "monthly"
     assert sorted(d for d, p in drills.items() if p == "quarterly") == [
-        date(2027, 1, 3), date(2027, 4, 4), date(2027, 7, 4), date(2027, 10, 3)
+        date(2027, 1, 3),
+        date(2027, 4, 4),
+        date(2027, 7, 4),
+        date(2027, 10, 3),
     ]
 
 
@@ -153,5 +159,5 @@ def test_next_fire_skips_the_weekly_step_on_a_first_sunday_and_intervals_use_ela
     # elapsed: 300 s after the last send, even across the fall-back hour
     last = datetime(2027, 11, 7, 6, 58, tzinfo=UTC)  # 01:58 CDT
     assert plan.next_fire(check, last, zone) == last + timedelta(seconds=300)
-    with pytest.raises(ValueError):
-        plan.next_fire(weekly, datetime(2027, 1, 1), zone)
+    with pytest.raises(ValueError, match="aware"):
+        plan.next_fire(weekly, datetime(2027, 1, 1), zone)  # noqa: DTZ001 - on purpose

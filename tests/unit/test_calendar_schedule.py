@@ -6,6 +6,7 @@ persistent scheduler, its shelve file on disk)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,7 +47,12 @@ def _beat(name: str, start: datetime, end: datetime, zone: ZoneInfo) -> list[dat
 
 def test_is_due_sends_exactly_at_the_plans_times_across_the_spring_forward_night() -> None:
     start, end = datetime(2027, 3, 13, tzinfo=UTC), datetime(2027, 3, 16, tzinfo=UTC)
-    for name in ("weekly-backup", "daily-log-rotation@web1", "daily-backup", "weekly-vacuum-analyze"):
+    for name in (
+        "weekly-backup",
+        "daily-log-rotation@web1",
+        "daily-backup",
+        "weekly-vacuum-analyze",
+    ):
         want = [p.at for p in plan.occurrences([ENTRIES[name]], start, end, NY)]
         assert want and _beat(name, start, end, NY) == want, name
     # 02:30 on 2027-03-14 does not exist in New York: the weekly backup went at 03:00 EDT
@@ -56,7 +62,7 @@ def test_is_due_sends_exactly_at_the_plans_times_across_the_spring_forward_night
 def test_health_check_runs_by_elapsed_time_across_the_fall_back_hour() -> None:
     start = datetime(2027, 11, 7, 5, 0, 1, tzinfo=UTC)  # 01:00:01 EDT
     sent = _beat("health-check", start, start + timedelta(hours=3), NY)
-    gaps = {b - a for a, b in zip(sent, sent[1:], strict=False)}
+    gaps = {b - a for a, b in pairwise(sent)}
     assert gaps == {timedelta(minutes=5)}
     assert (sent[0], sent[-1]) == (start + timedelta(minutes=5), start + timedelta(minutes=175))
 
