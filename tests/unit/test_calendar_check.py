@@ -45,3 +45,14 @@ def test_a_broken_calendar_lists_every_problem() -> None:
     assert "some-sundays: not sent on every weekly night" in text
     assert "both: needs exactly one of a cron expression and an interval" in found
     assert len(found) == 9, found
+
+
+def test_docs_calendar_names_every_entry() -> None:
+    from tests.conftest import ROOT
+
+    doc = (ROOT / "docs" / "calendar.md").read_text()
+    for e in beat_schedule.entries(load_settings(log_hosts=["web1"])):
+        name = e.name.replace("@web1", "@<host>")
+        if e.window == "quarterly" and e.name != "quarterly-dr-test":
+            name = e.name.replace("quarterly-", "monthly-")  # "the monthly steps"
+        assert f"`{name}`" in doc, name
