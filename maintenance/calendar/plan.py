@@ -97,7 +97,7 @@ def occurrences(
     *,
     intervals: bool = False,
 ) -> list[Planned]:
-    """Every send in ``(start, end]`` in time order (then by name), each with the reason a
+    """Every send in ``(start, end]`` in time order (then in the calendar's order), each with the reason a
     blackout would skip it; interval entries only with ``intervals`` (every 5 minutes
     would drown the rest), counted from ``start``. Pure."""
     facts = blackouts or blackout.Blackouts()
@@ -113,7 +113,8 @@ def occurrences(
             out.append(
                 Planned(entry, moment, blackout.skip_reason(entry.disruptive, moment, zone, facts))
             )
-    out.sort(key=lambda p: (p.at, p.entry.name))
+    order = {id(e): n for n, e in enumerate(calendar)}
+    out.sort(key=lambda p: (p.at, order[id(p.entry)]))
     return out
 
 
