@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from maintenance.calendar.model import Entry, interval, job, step
+from maintenance.calendar.model import Entry, interval, job, notice, step
 from maintenance.config import Settings
 from maintenance.logs import hosts as log_hosts
+from maintenance.windows import WINDOWS, WindowKind
 
 SUNDAY = "SUN"
 FIRST_SUNDAY = "SUN#1"  # cronsim: the first Sunday of the month (1-7 * SUN would OR them)
@@ -87,6 +88,21 @@ def health_entries(settings: Settings) -> list[Entry]:
         interval("health-check", "health.check", 300, expires_s=270),
         job("weekly-deep-health-check", "health.deep", f"0 5 * * {SUNDAY}"),
     ]
+
+
+def notice_entries() -> list[Entry]:
+    """The windows' advance notices (docs/notices.md), from the windows' data: weekly
+    two days before (Friday 15:00), monthly 14 days before, quarterly 28 days before,
+    each only when the announced Sunday has that window (one night, one window). The
+    notice task finds the window's date itself (the next of its kind)."""
+    out = []
+    for kind in (WindowKind.WEEKLY, WindowKind.MONTHLY, WindowKind.QUARTERLY):
+        lead = WINDOWS[kind].notice
+        assert lead is not None
+        dow = (0 - lead.days_before) % 7  # the windows fall on Sunday (cron: 0)
+        cron = f"{lead.at.minute} {lead.at.hour} * * {dow}"
+        out.append(notice(f"{kind}-notice", f"notice.{kind}", cron, kind, lead.days_before))
+    return out
 
 
 def weekly_steps() -> list[Entry]:
@@ -152,6 +168,7 @@ def entries(settings: Settings) -> list[Entry]:
     ``maint schedule --check`` says so)."""
     return [
         *standalone_entries(settings),
+        *notice_entries(),
         *weekly_steps(),
         *monthly_steps("monthly"),
         *monthly_steps("quarterly"),

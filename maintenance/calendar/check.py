@@ -61,6 +61,8 @@ def problems(calendar: Sequence[Entry], known_tasks: Collection[str]) -> list[st
                 continue
         good.append(e)
     for e in good:
+        if e.announces is not None:
+            out.extend(_notice_problems(e))
         if e.window is None:
             continue
         try:
@@ -122,3 +124,22 @@ def _overlaps() -> list[str]:
             )
         day += timedelta(days=1)
     return out
+
+
+def _notice_problems(e: Entry) -> list[str]:
+    try:
+        kind = WindowKind(e.announces or "")
+    except ValueError:
+        return [f"{e.name}: announces an unknown window {e.announces!r}"]
+    nights = {
+        d
+        for d in (SAMPLE[0].date() + timedelta(n) for n in range(e.lead_days, 365))
+        if night_window(d) is kind
+    }
+    announced = {
+        p.at.date() + timedelta(days=e.lead_days) for p in occurrences([e], *SAMPLE, UTC_ZONE)
+    }
+    if nights - announced:
+        first = min(nights - announced)
+        return [f"{e.name}: does not announce every {kind} night (e.g. {first.isoformat()})"]
+    return []

@@ -55,6 +55,11 @@ class Entry:
     slot: str | None = None
     #: Shown by ``maint schedule``: why the entry exists.
     note: str = field(default="", compare=False)
+    #: An advance notice: the window kind it announces, ``lead_days`` after its send;
+    #: sent only when that night's window is this kind (no weekly notice for a Sunday
+    #: that will be a monthly window).
+    announces: str | None = None
+    lead_days: int = 0
 
 
 def job(
@@ -113,4 +118,22 @@ def interval(name: str, task: str, every_s: float, *, expires_s: float | None = 
         window=None,
         disruptive=task in DISRUPTIVE,
         expires_s=expires_s,
+    )
+
+
+def notice(name: str, task: str, cron: str, announces: str, lead_days: int) -> Entry:
+    """An advance notice of the window of kind ``announces``, ``lead_days`` ahead."""
+    return Entry(
+        name=name,
+        task=task,
+        kwargs={},
+        queue=None,
+        cron=cron,
+        every_s=None,
+        catch_up=CatchUp.UNTIL_NEXT,
+        window=None,
+        disruptive=False,
+        expires_s=None,
+        announces=announces,
+        lead_days=lead_days,
     )

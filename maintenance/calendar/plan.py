@@ -10,6 +10,8 @@ DST policy):
   only on nights whose window is its own, so on a first Sunday the monthly (or, in
   January, April, July and October, the quarterly) window's steps run and the weekly
   window's do not;
+* an advance notice (``notice.weekly`` two days before, ``notice.monthly`` 14,
+  ``notice.quarterly`` 28) is sent only when the night it announces has its window;
 * interval entries (``health.check``) run by elapsed time from the last send.
 """
 
@@ -43,7 +45,10 @@ def night_window(day: date) -> WindowKind:
 
 def sent_on(entry: Entry, day: date) -> bool:
     """Whether a cron time of ``entry`` on local date ``day`` is sent: always for a
-    standalone job; for a window step only when its window is that night's window."""
+    standalone job; for a window step only when its window is that night's window; for
+    an advance notice only when the night it announces has its window."""
+    if entry.announces is not None:
+        return night_window(day + timedelta(days=entry.lead_days)) == entry.announces
     return entry.window is None or night_window(day) == entry.window
 
 

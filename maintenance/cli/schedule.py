@@ -146,6 +146,7 @@ def plan_document(
                 "queue": p.entry.queue,
                 "window": p.entry.window,
                 "slot": p.entry.slot,
+                "announces": p.entry.announces,
                 "disruptive": p.entry.disruptive,
                 **times(p.at),
                 "skipped": p.skip is not None,

@@ -7,7 +7,7 @@ import dataclasses
 import beat_schedule
 from maintenance import catalog
 from maintenance.calendar import check
-from maintenance.calendar.model import interval, job, step
+from maintenance.calendar.model import interval, job, notice, step
 from maintenance.config import load_settings
 
 KNOWN = {s.name for s in catalog.SPECS}
@@ -32,6 +32,7 @@ def test_a_broken_calendar_lists_every_problem() -> None:
         step("odd-window", "db.report", "0 2 * * SUN", "fortnightly", "Nap"),
         step("some-sundays", "db.report", "0 2 * 1-6 SUN", "weekly", "Database maintenance"),
         dataclasses.replace(interval("both", "health.check", 60), cron="* * * * *"),
+        notice("late-notice", "notice.weekly", "0 15 * * SAT", "weekly", 2),
     ]
     found = check.problems(broken, KNOWN)
     text = "\n".join(found)
@@ -44,7 +45,8 @@ def test_a_broken_calendar_lists_every_problem() -> None:
     assert "odd-window: unknown window 'fortnightly'" in found
     assert "some-sundays: not sent on every weekly night" in text
     assert "both: needs exactly one of a cron expression and an interval" in found
-    assert len(found) == 9, found
+    assert "late-notice: does not announce every weekly night" in text
+    assert len(found) == 10, found
 
 
 def test_docs_calendar_names_every_entry() -> None:

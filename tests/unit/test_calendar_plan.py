@@ -64,7 +64,7 @@ def test_every_local_time_entry_runs_once_per_local_day_it_is_due_across_both_ds
         by_entry[p.entry.name].append(p.at)
     offsets = set()
     for entry in ENTRIES:
-        if entry.cron is None or entry.name.startswith("hourly-"):
+        if entry.cron is None or entry.name.startswith("hourly-") or entry.announces:
             continue
         minute, hour = (int(f) for f in entry.cron.split()[:2])
         wall = time(hour, minute)
@@ -164,3 +164,28 @@ def test_next_fire_skips_the_weekly_step_on_a_first_sunday_and_intervals_use_ela
     assert plan.next_fire(check, last, zone) == last + timedelta(seconds=300)
     with pytest.raises(ValueError, match="aware"):
         plan.next_fire(weekly, datetime(2027, 1, 1), zone)  # noqa: DTZ001 - on purpose
+
+
+@pytest.mark.parametrize("zone_name", ZONES)
+def test_each_window_is_announced_once_at_its_lead_and_never_for_a_night_it_does_not_have(
+    zone_name: str,
+) -> None:
+    """Weekly: the Friday before at 15:00; monthly: 14 days before; quarterly: 28 days
+    before (the playbook's notification times, maintenance/windows.py)."""
+    zone = ZoneInfo(zone_name)
+    notices = [e for e in ENTRIES if e.announces]
+    assert {e.task for e in notices} == {"notice.weekly", "notice.monthly", "notice.quarterly"}
+    start, end = _year(zone)
+    sent = plan.occurrences(notices, start - timedelta(days=30), end, zone)
+    nights = {w.day: w.kind for w in plan.windows(start, end, zone)}
+    lead = {"notice.weekly": 2, "notice.monthly": 14, "notice.quarterly": 28}
+    announced: Counter[date] = Counter()
+    for p in sent:
+        local = p.at.astimezone(zone)
+        assert (local.hour, local.minute) == (15, 0)
+        night = local.date() + timedelta(days=lead[p.entry.task])
+        if night.year == YEAR:
+            assert nights[night] == p.entry.task.removeprefix("notice."), (night, p.entry.name)
+            announced[night] += 1
+    assert set(announced) == {d for d, k in nights.items() if k != "daily"}
+    assert set(announced.values()) == {1}
