@@ -122,7 +122,9 @@ def interval(name: str, task: str, every_s: float, *, expires_s: float | None = 
 
 
 def notice(name: str, task: str, cron: str, announces: str, lead_days: int) -> Entry:
-    """An advance notice of the window of kind ``announces``, ``lead_days`` ahead."""
+    """An advance notice of the window of kind ``announces``, ``lead_days`` ahead. Never
+    sent late: the task announces the next window of its kind, and a late send could
+    announce the wrong one (a missed notice is recorded missed for on-call)."""
     return Entry(
         name=name,
         task=task,
@@ -130,7 +132,7 @@ def notice(name: str, task: str, cron: str, announces: str, lead_days: int) -> E
         queue=None,
         cron=cron,
         every_s=None,
-        catch_up=CatchUp.UNTIL_NEXT,
+        catch_up=CatchUp.NEVER,
         window=None,
         disruptive=False,
         expires_s=None,
