@@ -147,6 +147,7 @@ def plan_document(
                 "window": p.entry.window,
                 "slot": p.entry.slot,
                 "announces": p.entry.announces,
+                "cron": p.entry.cron,
                 "disruptive": p.entry.disruptive,
                 **times(p.at),
                 "skipped": p.skip is not None,
@@ -212,12 +213,21 @@ def show(doc: dict[str, Any], zone: ZoneInfo) -> None:
                     Text(r["skip_reason"], style="yellow") if r["skipped"] else "send",
                 ]
                 for r in doc["runs"]
+                if not _hourly(r)
             ],
             title="planned runs",
         )
     )
+    hourly = {r["name"]: r for r in doc["runs"] if _hourly(r)}
+    for name, r in hourly.items():
+        out.print(f"and {name} ({r['task']}) (cron {r['cron']}; --json lists each)")
     for i in doc["intervals"]:
         out.print(f"and {i['name']} ({i['task']}) every {i['every_s']:g} s of elapsed time")
+
+
+def _hourly(run: dict[str, Any]) -> bool:
+    """An entry due every hour (its cron's hour field is ``*``): one line, not 24 a day."""
+    return bool(run["cron"]) and run["cron"].split()[1] == "*"
 
 
 def register(app: typer.Typer) -> None:
