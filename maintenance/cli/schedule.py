@@ -21,7 +21,7 @@ from rich.text import Text
 from maintenance import catalog
 from maintenance.calendar import blackout, check, plan, publication
 from maintenance.calendar.model import Entry
-from maintenance.cli.fit import Column, Grid
+from maintenance.cli.fit import Column, Grid, Note
 from maintenance.cli.render import err, out, print_json
 from maintenance.config import Settings, get_settings
 from maintenance.errors import BadInput
@@ -173,48 +173,45 @@ def show(doc: dict[str, Any], zone: ZoneInfo) -> None:
         out.print(Text(f"publication unknown: {pub['unknown']}", style="yellow"))
     elif pub["at"]:
         out.print(f"last schedule publication: {_short(pub['at'])}")
+    nights: list[Any] = []
+    for w in doc["windows"]:
+        nights.append(
+            [
+                w["date"],
+                w["kind"],
+                f"{_short(w['start']['local'])[11:]}-{_short(w['end']['local'])[11:]}",
+                f"{_short(w['start']['utc'])}-{_short(w['end']['utc'])[11:]}",
+                Text("blackout", style="yellow") if w["blackouts"] else "-",
+            ]
+        )
+        if w["blackouts"]:  # the whole reason, wrapped under the row
+            nights.append(Note("; ".join(w["blackouts"]), under=1))
     out.print(
         Grid(
-            [
-                Column("night"),
-                Column("window"),
-                Column("local"),
-                Column("utc"),
-                Column("blackout", flex=True),
-            ],
-            [
-                [
-                    w["date"],
-                    w["kind"],
-                    f"{_short(w['start']['local'])[11:]}-{_short(w['end']['local'])[11:]}",
-                    f"{_short(w['start']['utc'])}-{_short(w['end']['utc'])[11:]}",
-                    "; ".join(w["blackouts"]) or "-",
-                ]
-                for w in doc["windows"]
-            ],
+            [Column("night"), Column("window"), Column("local"), Column("utc"), Column("plan")],
+            nights,
             title=f"windows (one a night; local times in {zone.key})",
         )
     )
+    rows: list[Any] = []
+    for r in doc["runs"]:
+        if _hourly(r):
+            continue
+        rows.append(
+            [
+                _short(r["local"]),
+                _short(r["utc"])[11:],
+                r["name"],
+                r["task"],
+                Text("skip", style="yellow") if r["skipped"] else "send",
+            ]
+        )
+        if r["skipped"]:  # the whole reason, wrapped under the row
+            rows.append(Note(r["skip_reason"], under=2))
     out.print(
         Grid(
-            [
-                Column("local"),
-                Column("utc"),
-                Column("entry"),
-                Column("task"),
-                Column("plan", flex=True),
-            ],
-            [
-                [
-                    _short(r["local"]),
-                    _short(r["utc"])[11:],
-                    r["name"],
-                    r["task"],
-                    Text(r["skip_reason"], style="yellow") if r["skipped"] else "send",
-                ]
-                for r in doc["runs"]
-                if not _hourly(r)
-            ],
+            [Column("local"), Column("utc"), Column("entry"), Column("task"), Column("plan")],
+            rows,
             title="planned runs",
         )
     )

@@ -100,3 +100,23 @@ def test_maint_schedule_check_lists_the_problems_of_a_broken_calendar() -> None:
     assert "bad-cron: bad cron expression '0 25 * * *'" in text
     assert "too-late: 07:30 is outside the weekly window (02:00-06:00)" in text
     assert len(problems) == 4, problems
+
+
+def test_maint_schedule_table_fits_80_columns_and_shows_the_skip(published: str) -> None:
+    res = run_cli(
+        "schedule",
+        "--from",
+        "2027-07-03",
+        "--days",
+        "2",
+        env={"MAINT_TARGET_DSN": published, "COLUMNS": "80", "MAINT_TIMEZONE": "America/Chicago"},
+    )
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, res.stdout
+    assert "last schedule publication: 2027-07-03 22:00" in res.stdout
+    (n,) = [i for i, line in enumerate(lines) if "quarterly-reindex" in line]
+    assert lines[n].startswith("2027-07-04 03:15  08:15") and lines[n].endswith("skip")
+    assert "blackout: within 24 hours of the schedule publication" in lines[n + 1]
+    assert any(line.startswith("2027-07-04  quarterly  02:00-10:00") for line in lines)
+    assert "health-check (health.check) every 300 s of elapsed time" in res.stdout
