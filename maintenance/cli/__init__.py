@@ -27,6 +27,7 @@ from maintenance.cli import (
     notice,
     restore,
     run,
+    schedule,
     security,
 )
 from maintenance.cli.render import err
@@ -59,6 +60,7 @@ run.register(app)
 history.register(app)
 restore.register(app)
 health.register(app)
+schedule.register(app)
 
 
 def command() -> Any:

@@ -23,6 +23,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     flower      Flower
     notify      the notification channels (webhook, e-mail) and the notices' templates
     alerts      when a change of health, or a failed or lost run, is announced
+    calendar    the calendar's blackouts: survey weeks, extra dates, the publication query
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
 
@@ -63,6 +64,7 @@ from maintenance.config._sources import FileSecretsSource, describe, secret_fiel
 from maintenance.config.alerts import AlertsSection
 from maintenance.config.backup import BackupSection
 from maintenance.config.cache import CacheSection
+from maintenance.config.calendar import CalendarSection
 from maintenance.config.core import CoreSection
 from maintenance.config.flower import FlowerSection
 from maintenance.config.health import HealthSection
@@ -106,11 +108,13 @@ SECTIONS: tuple[type[Section], ...] = (
     FlowerSection,
     NotifySection,
     AlertsSection,
+    CalendarSection,
 )
 
 
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
+    CalendarSection,
     AlertsSection,
     NotifySection,
     FlowerSection,

@@ -94,28 +94,30 @@ def test_trigger_comes_from_the_headers_and_defaults_to_adhoc() -> None:
 
 
 def test_the_monthly_backup_replaces_that_sundays_weekly_one() -> None:
-    """First Sunday: monthly (days 1-7); other Sundays: weekly. Never both, never neither.
-    Celery's crontab requires day of month AND day of week to match."""
-    from datetime import date, timedelta
+    """First Sunday: monthly (quarterly window or monthly); other Sundays: weekly. Never
+    both, never neither (the calendar's plan, docs/calendar.md)."""
+    from collections import Counter
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
 
-    schedule = beat_schedule.build(get_settings())
-    weekly, monthly = schedule["weekly-backup"]["schedule"], schedule["monthly-backup"]["schedule"]
-    assert schedule["weekly-backup"]["kwargs"] == {"tier": "weekly"}
-    assert schedule["monthly-backup"]["kwargs"] == {"tier": "monthly"}
-    day = date(2026, 1, 1)
-    sundays = 0
-    while day.year < 2028:
-        if day.isoweekday() == 7:
-            sundays += 1
-            # celery: day_of_week 0 is Sunday
-            fires = [
-                s for s in (weekly, monthly) if 0 in s.day_of_week and day.day in s.day_of_month
-            ]
-            assert len(fires) == 1, day
-            assert (fires[0] is monthly) == (day.day <= 7), day
-        day += timedelta(days=1)
-    assert sundays > 100
-    assert schedule["weekly-retention"]["kwargs"] == {"dry_run": False}
+    from maintenance.calendar import plan
+
+    entries = beat_schedule.entries(get_settings())
+    by_name = {e.name: e for e in entries}
+    assert by_name["weekly-backup"].kwargs == {"tier": "weekly"}
+    assert by_name["monthly-backup"].kwargs == {"tier": "monthly"}
+    zone = ZoneInfo("America/New_York")
+    sundays: Counter[object] = Counter()
+    for p in plan.occurrences(
+        entries, datetime(2026, 1, 1, 5, tzinfo=UTC), datetime(2028, 1, 1, 5, tzinfo=UTC), zone
+    ):
+        tier = p.entry.kwargs.get("tier") if p.entry.task == "backup.create" else None
+        if tier in ("weekly", "monthly"):
+            day = p.at.astimezone(zone).date()
+            assert day.isoweekday() == 7 and (tier == "monthly") == (day.day <= 7), (day, tier)
+            sundays[day] += 1
+    assert len(sundays) > 100 and set(sundays.values()) == {1}
+    assert by_name["weekly-retention"].kwargs == {"dry_run": False}
 
 
 def test_importing_the_app_reads_no_setting_and_celery_dash_a_tasks_finds_it() -> None:

@@ -1,0 +1,231 @@
+"""``maint schedule``: the planned runs and windows (docs/calendar.md), computed by the
+plan beat uses (:mod:`maintenance.calendar.plan`), with local and UTC times and what a
+blackout would skip and why. ``--check`` validates the calendar instead.
+
+Read-only: the one thing it reads besides the settings is the last schedule publication
+(``MAINT_CALENDAR_PUBLICATION_QUERY``), and a failure there is shown as "publication
+unknown".
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from rich.text import Text
+
+from maintenance import catalog
+from maintenance.calendar import blackout, check, plan, publication
+from maintenance.calendar.model import Entry
+from maintenance.cli.fit import Column, Grid, Note
+from maintenance.cli.render import err, out, print_json
+from maintenance.config import Settings, get_settings
+from maintenance.errors import BadInput
+from maintenance.windows import resolve_local
+
+CALENDAR = "beat_schedule"
+
+
+def load_calendar(module: str, settings: Settings) -> list[Entry]:
+    """The entries of ``module``'s ``entries(settings)`` (default: beat_schedule, the one
+    beat runs)."""
+    try:
+        found = importlib.import_module(module)
+    except ImportError as exc:
+        raise BadInput(f"cannot import calendar module {module!r}: {exc}") from None
+    entries = getattr(found, "entries", None)
+    if not callable(entries):
+        raise BadInput(f"calendar module {module!r} has no entries(settings)")
+    return list(entries(settings))
+
+
+def _zone(name: str | None, settings: Settings) -> ZoneInfo:
+    if name is None:
+        return settings.zone
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"--zone: {name!r} is not a known IANA time zone") from None
+
+
+def schedule(
+    start: str | None = typer.Option(
+        None, "--from", metavar="DATE", help="First local day (YYYY-MM-DD); default today."
+    ),
+    days: int = typer.Option(7, "--days", min=1, max=3660, help="How many local days."),
+    zone_name: str | None = typer.Option(
+        None, "--zone", metavar="ZONE", help="IANA zone; default MAINT_TIMEZONE."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    validate: bool = typer.Option(
+        False, "--check", help="Validate the calendar; exit 1 with the problems listed."
+    ),
+    module: str = typer.Option(
+        CALENDAR, "--calendar", metavar="MODULE", help="Module whose entries(settings) to read."
+    ),
+) -> None:
+    """The planned runs and windows, local and UTC, and what a blackout would skip and
+    why; --check validates the calendar (exit 1 with the problems)."""
+    settings = get_settings()
+    calendar = load_calendar(module, settings)
+    if validate:
+        found = check.problems(calendar, {s.name for s in catalog.SPECS})
+        if as_json:
+            print_json({"problems": found, "entries": len(calendar)})
+        elif found:
+            for p in found:
+                err.print(Text(f"problem: {p}"))
+        else:
+            out.print(f"calendar ok: {len(calendar)} entries")
+        raise typer.Exit(1 if found else 0)
+    zone = _zone(zone_name, settings)
+    try:
+        first = date.fromisoformat(start) if start else datetime.now(UTC).astimezone(zone).date()
+    except ValueError:
+        raise BadInput(f"--from: {start!r} is not a date (YYYY-MM-DD)") from None
+    begin = resolve_local(first, time(0, 0), zone) - timedelta(microseconds=1)
+    end = resolve_local(first + timedelta(days=days), time(0, 0), zone) - timedelta(microseconds=1)
+    facts = blackout.Blackouts(
+        survey_dates=settings.calendar_survey_dates,
+        extra_dates=settings.calendar_blackout_dates,
+        publication=publication.read(settings),
+    )
+    doc = plan_document(calendar, begin, end, zone, facts)
+    doc["from"], doc["days"] = first.isoformat(), days
+    if as_json:
+        print_json(doc)
+    else:
+        show(doc, zone)
+
+
+def plan_document(
+    calendar: Sequence[Entry],
+    begin: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    facts: blackout.Blackouts,
+) -> dict[str, Any]:
+    """The plan of ``(begin, end]`` as plain data (pure)."""
+
+    def times(moment: datetime) -> dict[str, str]:
+        return {
+            "local": moment.astimezone(zone).isoformat(),
+            "utc": moment.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        }
+
+    pub = facts.publication
+    return {
+        "zone": zone.key,
+        "blackouts": {
+            "survey_dates": [d.isoformat() for d in facts.survey_dates],
+            "extra_dates": [d.isoformat() for d in facts.extra_dates],
+            "publication": {
+                "at": pub.at.isoformat() if pub.at else None,
+                "unknown": pub.unknown,
+            },
+        },
+        "windows": [
+            {
+                "kind": str(w.kind),
+                "date": w.day.isoformat(),
+                "start": times(w.start),
+                "end": times(w.end),
+                "blackouts": list(w.blackouts),
+            }
+            for w in plan.windows(begin, end, zone, facts)
+        ],
+        "runs": [
+            {
+                "name": p.entry.name,
+                "task": p.entry.task,
+                "kwargs": dict(p.entry.kwargs),
+                "queue": p.entry.queue,
+                "window": p.entry.window,
+                "slot": p.entry.slot,
+                "announces": p.entry.announces,
+                "cron": p.entry.cron,
+                "disruptive": p.entry.disruptive,
+                **times(p.at),
+                "skipped": p.skip is not None,
+                "skip_reason": p.skip,
+            }
+            for p in plan.occurrences(calendar, begin, end, zone, facts)
+        ],
+        "intervals": [
+            {"name": e.name, "task": e.task, "every_s": e.every_s, "expires_s": e.expires_s}
+            for e in calendar
+            if e.every_s is not None
+        ],
+    }
+
+
+def _short(moment: str) -> str:
+    return moment[:16].replace("T", " ")
+
+
+def show(doc: dict[str, Any], zone: ZoneInfo) -> None:
+    pub = doc["blackouts"]["publication"]
+    if pub["unknown"]:
+        out.print(Text(f"publication unknown: {pub['unknown']}", style="yellow"))
+    elif pub["at"]:
+        out.print(f"last schedule publication: {_short(pub['at'])}")
+    nights: list[Any] = []
+    for w in doc["windows"]:
+        nights.append(
+            [
+                w["date"],
+                w["kind"],
+                f"{_short(w['start']['local'])[11:]}-{_short(w['end']['local'])[11:]}",
+                f"{_short(w['start']['utc'])}-{_short(w['end']['utc'])[11:]}",
+                Text("blackout", style="yellow") if w["blackouts"] else "-",
+            ]
+        )
+        if w["blackouts"]:  # the whole reason, wrapped under the row
+            nights.append(Note("; ".join(w["blackouts"]), under=1))
+    out.print(
+        Grid(
+            [Column("night"), Column("window"), Column("local"), Column("utc"), Column("plan")],
+            nights,
+            title=f"windows (one a night; local times in {zone.key})",
+        )
+    )
+    rows: list[Any] = []
+    for r in doc["runs"]:
+        if _hourly(r):
+            continue
+        rows.append(
+            [
+                _short(r["local"]),
+                _short(r["utc"])[11:],
+                r["name"],
+                r["task"],
+                Text("skip", style="yellow") if r["skipped"] else "send",
+            ]
+        )
+        if r["skipped"]:  # the whole reason, wrapped under the row
+            rows.append(Note(r["skip_reason"], under=2))
+    out.print(
+        Grid(
+            [Column("local"), Column("utc"), Column("entry"), Column("task"), Column("plan")],
+            rows,
+            title="planned runs",
+        )
+    )
+    hourly = {r["name"]: r for r in doc["runs"] if _hourly(r)}
+    for name, r in hourly.items():
+        out.print(f"and {name} ({r['task']}) (cron {r['cron']}; --json lists each)")
+    for i in doc["intervals"]:
+        out.print(f"and {i['name']} ({i['task']}) every {i['every_s']:g} s of elapsed time")
+
+
+def _hourly(run: dict[str, Any]) -> bool:
+    """An entry due every hour (its cron's hour field is ``*``): one line, not 24 a day."""
+    return bool(run["cron"]) and run["cron"].split()[1] == "*"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("schedule")(schedule)
