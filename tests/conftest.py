@@ -169,7 +169,8 @@ def clean_history(history_db: str) -> Iterator[str]:
     """An empty job-history table before the test."""
     with psycopg.connect(_dsn(HISTORY_DB, password=False), autocommit=True) as conn:
         conn.execute(
-            "TRUNCATE job_runs, window_runs, health_samples, alert_state, notifications "
+            "TRUNCATE job_runs, window_runs, health_samples, alert_state, notifications, "
+            "beat_dispatches "
             "RESTART IDENTITY"
         )
     return history_db

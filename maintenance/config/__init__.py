@@ -23,6 +23,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     flower      Flower
     notify      the notification channels (webhook, e-mail) and the notices' templates
     alerts      when a change of health, or a failed or lost run, is announced
+    beat        beat's leadership (standby poll, lock name) and what counts as on time
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
 
@@ -62,6 +63,7 @@ from maintenance.config._base import ENV_PREFIX, Section
 from maintenance.config._sources import FileSecretsSource, describe, secret_fields
 from maintenance.config.alerts import AlertsSection
 from maintenance.config.backup import BackupSection
+from maintenance.config.beat import BeatSection
 from maintenance.config.cache import CacheSection
 from maintenance.config.core import CoreSection
 from maintenance.config.flower import FlowerSection
@@ -106,11 +108,13 @@ SECTIONS: tuple[type[Section], ...] = (
     FlowerSection,
     NotifySection,
     AlertsSection,
+    BeatSection,
 )
 
 
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
+    BeatSection,
     AlertsSection,
     NotifySection,
     FlowerSection,
