@@ -250,7 +250,9 @@ class LeaderScheduler(Scheduler):
         else:
             why = f"beat was not sending then; not caught up: {decision.reason}"
         if uncounted:
-            log.error("beat: %s missed %d more runs before these (not recorded)", entry.name, uncounted)
+            log.error(
+                "beat: %s missed %d more runs before these (not recorded)", entry.name, uncounted
+            )
         ids = claims.record_missed(
             self._dsn,
             entry.name,

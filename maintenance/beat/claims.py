@@ -51,9 +51,7 @@ def last_claims(dsn: str) -> dict[str, datetime]:
         raise unavailable(exc) from None
 
 
-def claim(
-    dsn: str, entry: str, scheduled_for: datetime, *, task: str, late: bool = False
-) -> bool:
+def claim(dsn: str, entry: str, scheduled_for: datetime, *, task: str, late: bool = False) -> bool:
     """Claim one occurrence for sending; True if this call claimed it (send it), False
     if someone already had (do not)."""
     stmt = (
