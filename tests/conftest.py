@@ -306,10 +306,19 @@ class Beat:
                 self.kill9()
 
 
-def start_beat(env: dict[str, str], log_path: Path, *, calendar: Mapping[str, object]) -> Beat:
+def start_beat(
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    calendar: Mapping[str, object],
+    node: str | None = None,
+) -> Beat:
     """Start ``celery beat`` with the leader scheduler and a test calendar
-    (tests/beat_app.py); it does not wait for leadership."""
+    (tests/beat_app.py); it does not wait for leadership. With ``node``, beat answers
+    remote-control pings on that node name (as compose's health check asks it)."""
     import json
+
+    remote = ["--enable-remote-control", "--hostname", node] if node else []
 
     proc = subprocess.Popen(
         [
@@ -321,6 +330,7 @@ def start_beat(env: dict[str, str], log_path: Path, *, calendar: Mapping[str, ob
             "tasks.beat:LeaderScheduler",
             "--loglevel",
             "INFO",
+            *remote,
         ],
         env={**os.environ, **env, "MAINT_TEST_BEAT_CALENDAR": json.dumps(calendar)},
         stdout=log_path.open("wb"),

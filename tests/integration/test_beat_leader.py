@@ -40,9 +40,14 @@ def _env(maint_env: dict[str, str], **extra: str) -> dict[str, str]:
 
 
 def _start(
-    beats: list[Beat], env: dict[str, str], tmp: Path, calendar: Mapping[str, object]
+    beats: list[Beat],
+    env: dict[str, str],
+    tmp: Path,
+    calendar: Mapping[str, object],
+    node: str | None = None,
 ) -> Beat:
-    b = start_beat(env, tmp / f"beat-{len(beats)}-{time.monotonic_ns()}.log", calendar=calendar)
+    log = tmp / f"beat-{len(beats)}-{time.monotonic_ns()}.log"
+    b = start_beat(env, log, calendar=calendar, node=node)
     beats.append(b)
     return b
 
@@ -54,7 +59,8 @@ def _by_occurrence() -> Counter[str]:
 def test_beat_sends_to_a_worker_and_the_run_is_recorded_as_beat(
     worker: Worker, beats: list[Beat], maint_env: dict[str, str], session_tmp: Path
 ) -> None:
-    b = _start(beats, _env(maint_env), session_tmp, {"tick": {**HOLD, "every_s": 2}})
+    node = f"celerybeat-{time.monotonic_ns()}@test"
+    b = _start(beats, _env(maint_env), session_tmp, {"tick": {**HOLD, "every_s": 2}}, node)
     rows = wait_for(
         lambda: history_rows("trigger = 'beat' AND status = 'succeeded'"),
         timeout=25,
@@ -64,6 +70,10 @@ def test_beat_sends_to_a_worker_and_the_run_is_recorded_as_beat(
     sent = [d for d in dispatches() if d["outcome"] == "sent"]
     assert sent and sent[0]["celery_task_id"] == rows[0]["celery_task_id"]
     assert str(sent[0]["claimed_by"]).startswith(f"{b.pid}@")
+    # compose's health check: beat answers a ping on its node while its loop ticks
+    from tasks.app import app
+
+    assert wait_for(lambda: app.control.ping(destination=[node], timeout=1), timeout=10)
 
 
 def _leader_pid(rows: list[dict[str, object]]) -> set[int]:
