@@ -16,6 +16,8 @@ Entry options read here (and removed before the message is sent):
 
 ``maint_catch_up``            ``until_next`` (default for fixed times), ``in_window``, ``never``
 ``maint_catch_up_within_s``   ``in_window``: how long after its due instant it may still start
+                              (without it: the schedule's ``catch_up_until(occurrence)``, or
+                              the end of the window of the calendar Entry it carries)
 ``maint_interval``            an elapsed-time entry: never caught up, never recorded missed
                               (default for a plain ``timedelta`` / ``schedule``)
 
@@ -41,7 +43,7 @@ from celery.schedules import schedule as every
 from maintenance import clock
 from maintenance.beat import claims
 from maintenance.beat.leader import Leadership
-from maintenance.beat.policy import CatchUp, Decision, decide, due_since
+from maintenance.beat.policy import CatchUp, Decision, decide, due_since, window_end
 from maintenance.config import get_settings
 from maintenance.errors import MaintenanceError
 from tasks.base import TRIGGER_HEADER
@@ -138,6 +140,7 @@ class LeaderScheduler(Scheduler):
         self._dsn = settings.history_dsn.get_secret_value()
         self._poll = settings.beat_poll_interval_s
         self._on_time = timedelta(seconds=settings.beat_on_time_s)
+        self._zone = settings.zone
         self._leader = Leadership(self._dsn, settings.beat_lock_name)
         self.install_default_entries(self.data)
         self.merge_inplace(self.app.conf.beat_schedule)
@@ -231,9 +234,11 @@ class LeaderScheduler(Scheduler):
             log.exception("beat: cannot compute the runs of %s", entry.name)
             self._next[entry.name] = None
             return
-        decision = decide(
-            due, policy=meta.catch_up, now=now, within=meta.within, on_time=self._on_time
-        )
+        within = meta.within
+        if within is None and meta.catch_up is CatchUp.IN_WINDOW and due.occurrences:
+            deadline = self._window_deadline(entry, due.occurrences[-1])
+            within = None if deadline is None else deadline - due.occurrences[-1]
+        decision = decide(due, policy=meta.catch_up, now=now, within=within, on_time=self._on_time)
         if not self._leader or not self._leader.check():
             raise _Deposed
         if decision.missed and not meta.interval:
@@ -243,6 +248,16 @@ class LeaderScheduler(Scheduler):
         if due.occurrences:
             self._last[entry.name] = due.occurrences[-1]
         self._next[entry.name] = due.next_due
+
+    def _window_deadline(self, entry: Any, occurrence: datetime) -> datetime | None:
+        """Until when a window step due at ``occurrence`` may still start: the schedule's
+        own answer (``catch_up_until``), else the end of the calendar Entry's window."""
+        own = getattr(entry.schedule, "catch_up_until", None)
+        if callable(own):
+            got = own(occurrence)
+            return None if got is None else got.astimezone(UTC)
+        kind = getattr(getattr(entry.schedule, "entry", None), "window", None)
+        return window_end(kind, occurrence, self._zone) if kind else None
 
     def _record_missed(self, entry: Any, decision: Decision, uncounted: int) -> None:
         if decision.send is not None:

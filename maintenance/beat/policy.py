@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from maintenance import windows
 
 
 class CatchUp(StrEnum):
@@ -110,3 +113,21 @@ def decide(
     if ok:
         return Decision(newest, tuple(older), True, reason)
     return Decision(None, tuple(due.occurrences), False, reason)
+
+
+def window_end(kind: str, occurrence: datetime, zone: ZoneInfo) -> datetime | None:
+    """The end (UTC) of the window of ``kind`` that a step due at ``occurrence`` belongs
+    to: the window of that local night (windows start after midnight), or None if there
+    is none that night or the occurrence is not inside it: the deadline of an
+    ``in_window`` catch-up."""
+    try:
+        kind_ = windows.WindowKind(kind)
+    except ValueError:
+        return None
+    day = occurrence.astimezone(zone).date()
+    if not windows.occurs_on(kind_, day):
+        return None
+    begin, end = windows.span(kind_, day, zone)
+    if not begin <= occurrence < end:
+        return None
+    return end.astimezone(occurrence.tzinfo)

@@ -10,7 +10,7 @@ import pytest
 from celery.schedules import crontab
 from celery.schedules import schedule as every
 
-from maintenance.beat.policy import MAX_LISTED, CatchUp, Due, decide, due_since
+from maintenance.beat.policy import MAX_LISTED, CatchUp, Due, decide, due_since, window_end
 
 T0 = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)  # 02:00 in New York
 HOUR = timedelta(hours=1)
@@ -172,3 +172,15 @@ def celery_app_tz() -> None:
     from tasks.app import app
 
     assert str(app.timezone) == "America/New_York"
+
+
+def test_a_window_steps_deadline_is_the_end_of_that_nights_window() -> None:
+    ny = ZoneInfo("America/New_York")
+    step = datetime(2026, 12, 6, 2, 30, tzinfo=ny)  # Sunday: the weekly window, 02:00-06:00
+    assert window_end("weekly", step, ny) == datetime(2026, 12, 6, 6, 0, tzinfo=ny)
+    assert window_end("weekly", datetime(2026, 12, 6, 7, 0, tzinfo=ny), ny) is None  # after it
+    assert window_end("weekly", datetime(2026, 12, 7, 2, 30, tzinfo=ny), ny) is None  # Monday
+    assert window_end("daily", datetime(2026, 12, 7, 2, 30, tzinfo=ny), ny) == datetime(
+        2026, 12, 7, 3, 0, tzinfo=ny
+    )
+    assert window_end("no-such-window", step, ny) is None
