@@ -48,7 +48,7 @@ def _reap(settings: Settings) -> None:
 def history(
     task: str | None = typer.Option(None, "--task", "-t", help="Only this task."),
     status: str | None = typer.Option(
-        None, "--status", "-s", help="running, succeeded, failed, skipped or lost."
+        None, "--status", "-s", help="running, succeeded, failed, skipped, lost or missed."
     ),
     trigger: str | None = typer.Option(None, "--trigger", help="beat, adhoc, cli or window."),
     since: str | None = typer.Option(None, "--since", help="e.g. 24h, 7d, 2026-11-01."),
