@@ -5,6 +5,7 @@ occurrence once, missed runs are recorded or caught up by policy (docs/beat.md).
 
 from __future__ import annotations
 
+import socket
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -150,7 +151,6 @@ def test_a_forced_second_leader_still_runs_nothing_twice(
     )
     a.stop()
     b.stop()
-    assert "already claimed by another beat" in a.log() + b.log()  # they did race
     sent = [d for d in dispatches() if d["outcome"] == "sent"]
     wait_for(
         lambda: len(history_rows("trigger = 'beat' AND status <> 'running'")) >= len(sent),
@@ -161,6 +161,7 @@ def test_a_forced_second_leader_still_runs_nothing_twice(
     assert set(runs) == {str(d["celery_task_id"]) for d in sent}
     assert max(runs.values()) == 1, runs
     assert all(r["status"] == "succeeded" for r in history_rows("trigger = 'beat'"))
+    assert "already claimed by another beat" in a.log() + b.log()  # they did race
 
 
 def test_missed_runs_are_recorded_or_caught_up_by_policy(
@@ -237,3 +238,34 @@ def test_missed_runs_are_recorded_or_caught_up_by_policy(
     assert RunStatus.MISSED.exit_code == 1
     hist = run_cli("history", "--status", "missed", env={**maint_env, "COLUMNS": "200"})
     assert hist.returncode == 0 and "missed" in hist.stdout
+
+
+def test_a_leader_whose_session_dies_stops_sending_at_once(
+    beats: list[Beat], maint_env: dict[str, str], session_tmp: Path, history_db: str
+) -> None:
+    # no worker needed: the claims say what was sent, and by whom
+    b = _start(beats, _env(maint_env), session_tmp, {"tick": {**HOLD, "every_s": 1}})
+    wait_for(lambda: len(dispatches()) >= 2, timeout=20, what="the leader sending")
+    with psycopg.connect(_dsn(HISTORY_DB, password=False), autocommit=True) as admin:
+        gone = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (f"maint-lock {b.pid}@{socket.gethostname()}"[:63],),
+        ).fetchall()
+        assert gone == [(True,)]
+        cut = datetime.now(UTC)
+    wait_for(lambda: "no longer leading" in b.log(), timeout=5, what="the leader standing down")
+    led = wait_for(lambda: _logged_at(b, "leading now")[1:], timeout=10, what="leading again")
+    # nothing was claimed (so nothing sent) between the cut and leading again
+    assert [d for d in dispatches() if cut < d["claimed_at"] < led[0]] == []  # type: ignore[operator]
+    assert _logged_at(b, "no longer leading")[0] < led[0]
+
+
+def _logged_at(b: Beat, text: str) -> list[datetime]:
+    """When beat logged lines containing ``text`` (its JSON log lines' timestamps)."""
+    import json
+
+    out = []
+    for line in b.log().splitlines():
+        if text in line and line.startswith("{"):
+            out.append(datetime.fromisoformat(json.loads(line)["timestamp"].replace("Z", "+00:00")))
+    return out
