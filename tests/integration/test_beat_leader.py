@@ -5,6 +5,7 @@ occurrence once, missed runs are recorded or caught up by policy (docs/beat.md).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections import Counter
@@ -34,6 +35,21 @@ def beats(maint_env: dict[str, str], session_tmp: Path) -> Iterator[list[Beat]]:
     yield started
     for b in started:
         b.stop()
+    # what they sent runs now, not in a later test's clean history
+    sent = "SELECT count(*) FROM beat_dispatches WHERE outcome = 'sent' AND task = 'diag.hold'"
+    done = "SELECT count(*) FROM job_runs WHERE trigger = 'beat' AND status <> 'running'"
+    with (
+        contextlib.suppress(AssertionError),
+        psycopg.connect(_dsn(HISTORY_DB, password=False)) as conn,
+    ):
+
+        def drained() -> bool:
+            a = conn.execute(sent).fetchone()
+            b = conn.execute(done).fetchone()
+            conn.commit()
+            return bool(a and b and b[0] >= a[0])
+
+        wait_for(drained, timeout=10, what="the sent runs")
 
 
 def _env(maint_env: dict[str, str], **extra: str) -> dict[str, str]:
@@ -241,9 +257,9 @@ def test_missed_runs_are_recorded_or_caught_up_by_policy(
 
 
 def test_a_leader_whose_session_dies_stops_sending_at_once(
-    beats: list[Beat], maint_env: dict[str, str], session_tmp: Path, history_db: str
+    worker: Worker, beats: list[Beat], maint_env: dict[str, str], session_tmp: Path
 ) -> None:
-    # no worker needed: the claims say what was sent, and by whom
+    # the claims say what was sent and when; the worker only runs it
     b = _start(beats, _env(maint_env), session_tmp, {"tick": {**HOLD, "every_s": 1}})
     wait_for(lambda: len(dispatches()) >= 2, timeout=20, what="the leader sending")
     with psycopg.connect(_dsn(HISTORY_DB, password=False), autocommit=True) as admin:
