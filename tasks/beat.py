@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from celery.schedules import schedule as every
 from maintenance import clock
 from maintenance.beat import claims
 from maintenance.beat.leader import Leadership
-from maintenance.beat.policy import CatchUp, Decision, decide, due_since, window_end
+from maintenance.beat.policy import CatchUp, Decision, Due, decide, due_since, window_end
 from maintenance.config import get_settings
 from maintenance.errors import MaintenanceError
 from tasks.base import TRIGGER_HEADER
@@ -54,6 +55,12 @@ log = logging.getLogger("tasks.beat")
 OCCURRENCE_NS = uuid.UUID("6f1d9c2e-7c1b-4f6e-9a57-2b8f0f5b4d11")
 
 _OUR_OPTIONS = ("maint_catch_up", "maint_catch_up_within_s", "maint_interval")
+
+#: A claim still ``sending`` this long after it was made belongs to a beat that died
+#: between its claim and the broker's answer (a send takes milliseconds).
+UNSETTLED_AFTER = timedelta(seconds=5)
+#: How often the leader looks for such claims (and once when it takes over).
+SETTLE_EVERY_S = 30.0
 
 
 def occurrence_id(entry: str, when: datetime) -> str:
@@ -131,6 +138,7 @@ class LeaderScheduler(Scheduler):
         self._leading = False
         self._last: dict[str, datetime] = {}
         self._next: dict[str, datetime | None] = {}
+        self._settled_at = 0.0
         super().__init__(*args, **kwargs)
 
     # --- Celery's hooks -----------------------------------------------------------------
@@ -211,9 +219,58 @@ class LeaderScheduler(Scheduler):
             except Exception:  # one broken entry must not stop the others
                 log.exception("beat: cannot compute the next run of %s", entry.name)
                 self._next[entry.name] = None
+        self._settle(now)
+
+    def _settle(self, now: datetime) -> None:
+        """Occurrences a dead leader claimed but never confirmed sent: sent already (a
+        worker recorded the run), sent now (same task id: a worker runs it once however
+        many copies arrive) if its catch-up policy still allows, or recorded missed."""
+        self._settled_at = time.monotonic()
+        assert self._leader is not None
+        for name, when, was in claims.unsettled(self._dsn, before=now - UNSETTLED_AFTER):
+            entry = self.schedule.get(name)
+            if entry is None:
+                continue
+            if not self._leader.check():
+                raise _Deposed
+            if not claims.take_over(self._dsn, name, when, was=was):
+                continue
+            task_id = occurrence_id(name, when)
+            if claims.run_recorded(self._dsn, task_id):
+                claims.mark(self._dsn, name, when, outcome=claims.SENT, celery_task_id=task_id)
+                continue
+            meta = meta_of(entry)
+            try:
+                nxt = due_after(entry.schedule, when)
+            except Exception:  # then no deadline from the next run
+                log.exception("beat: cannot compute the next run of %s", name)
+                nxt = None
+            decision = decide(
+                Due((when,), nxt),
+                policy=meta.catch_up,
+                now=now,
+                within=self._within(entry, meta, when),
+                on_time=self._on_time,
+            )
+            if decision.send is not None:
+                why = f"resent: beat {was} claimed it and died before it was confirmed sent"
+                self._publish(entry, when, late=decision.late, reason=why)
+            else:
+                why = f"beat {was} claimed it and died before it was sent; not caught up: {decision.reason}"
+                claims.settle_missed(
+                    self._dsn,
+                    name,
+                    when,
+                    task=entry.task,
+                    params=dict(entry.kwargs or {}),
+                    summary=why,
+                )
+                log.error("beat: %s due %s recorded missed (%s)", name, when.isoformat(), why)
 
     def _send_due(self) -> float:
         now = clock.now()
+        if time.monotonic() - self._settled_at >= SETTLE_EVERY_S:
+            self._settle(now)
         wake = self._poll
         for entry in list(self.schedule.values()):
             nxt = self._next.get(entry.name)
@@ -234,10 +291,7 @@ class LeaderScheduler(Scheduler):
             log.exception("beat: cannot compute the runs of %s", entry.name)
             self._next[entry.name] = None
             return
-        within = meta.within
-        if within is None and meta.catch_up is CatchUp.IN_WINDOW and due.occurrences:
-            deadline = self._window_deadline(entry, due.occurrences[-1])
-            within = None if deadline is None else deadline - due.occurrences[-1]
+        within = self._within(entry, meta, due.occurrences[-1]) if due.occurrences else None
         decision = decide(due, policy=meta.catch_up, now=now, within=within, on_time=self._on_time)
         if not self._leader or not self._leader.check():
             raise _Deposed
@@ -248,6 +302,13 @@ class LeaderScheduler(Scheduler):
         if due.occurrences:
             self._last[entry.name] = due.occurrences[-1]
         self._next[entry.name] = due.next_due
+
+    def _within(self, entry: Any, meta: Meta, occurrence: datetime) -> timedelta | None:
+        """How long after ``occurrence`` an ``in_window`` entry may still start."""
+        if meta.within is not None or meta.catch_up is not CatchUp.IN_WINDOW:
+            return meta.within
+        deadline = self._window_deadline(entry, occurrence)
+        return None if deadline is None else deadline - occurrence
 
     def _window_deadline(self, entry: Any, occurrence: datetime) -> datetime | None:
         """Until when a window step due at ``occurrence`` may still start: the schedule's
@@ -290,6 +351,10 @@ class LeaderScheduler(Scheduler):
                 when.isoformat(),
             )
             return
+        self._publish(entry, when, late=late, reason=reason)
+
+    def _publish(self, entry: Any, when: datetime, *, late: bool, reason: str) -> None:
+        """Send one claimed occurrence and record how that went."""
         task_id = occurrence_id(entry.name, when)
         options = {k: v for k, v in (entry.options or {}).items() if k not in _OUR_OPTIONS}
         headers = dict(options.get("headers") or {})
@@ -313,7 +378,9 @@ class LeaderScheduler(Scheduler):
             return
         entry.last_run_at = when
         entry.total_run_count += 1
-        claims.mark(self._dsn, entry.name, when, outcome=claims.SENT, celery_task_id=task_id)
+        claims.mark(
+            self._dsn, entry.name, when, outcome=claims.SENT, celery_task_id=task_id, late=late
+        )
         log.info(
             "beat: sent %s (%s) due %s%s, id %s",
             entry.name,

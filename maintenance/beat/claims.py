@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 
 from maintenance import clock
-from maintenance.history.models import BeatDispatch
+from maintenance.history.models import BeatDispatch, JobRun
 from maintenance.history.store import (
     RunEnd,
     RunStart,
@@ -84,9 +84,12 @@ def mark(
     celery_task_id: str | None = None,
     run_id: int | None = None,
     detail: str | None = None,
+    late: bool | None = None,
 ) -> None:
     """Record how a claimed send ended (sent, or send_failed with the history row)."""
     values: dict[str, Any] = {"outcome": outcome}
+    if late is not None:
+        values["late"] = late
     if celery_task_id is not None:
         values["celery_task_id"] = celery_task_id
     if run_id is not None:
@@ -197,3 +200,87 @@ def record_missed(
 
 def _end(end: RunEnd) -> dict[str, Any]:
     return _end_values(end)
+
+
+def unsettled(dsn: str, *, before: datetime) -> list[tuple[str, datetime, str]]:
+    """Claims another beat made before ``before`` and never confirmed sent (it died
+    between its claim and the broker's answer): (entry, scheduled_for, claimed_by)."""
+    stmt = select(BeatDispatch.entry, BeatDispatch.scheduled_for, BeatDispatch.claimed_by).where(
+        BeatDispatch.outcome == SENDING,
+        BeatDispatch.claimed_by != claimant(),
+        BeatDispatch.claimed_at < before,
+    )
+    try:
+        with session(dsn) as s:
+            return [(e, w, b) for e, w, b in s.execute(stmt)]
+    except DBAPIError as exc:
+        raise unavailable(exc) from None
+
+
+def take_over(dsn: str, entry: str, scheduled_for: datetime, *, was: str) -> bool:
+    """Take an unsettled claim over from the beat ``was``; True if this call did (one
+    taker only, however many beats try)."""
+    stmt = (
+        update(BeatDispatch)
+        .where(
+            BeatDispatch.entry == entry,
+            BeatDispatch.scheduled_for == scheduled_for,
+            BeatDispatch.outcome == SENDING,
+            BeatDispatch.claimed_by == was,
+        )
+        .values(claimed_by=claimant(), claimed_at=clock.now())
+        .returning(BeatDispatch.entry)
+    )
+    try:
+        with session(dsn) as s, s.begin():
+            return s.execute(stmt).first() is not None
+    except DBAPIError as exc:
+        raise unavailable(exc) from None
+
+
+def run_recorded(dsn: str, celery_task_id: str) -> bool:
+    """Whether a worker has recorded a run of this Celery task id."""
+    try:
+        with session(dsn) as s:
+            stmt = select(JobRun.id).where(JobRun.celery_task_id == celery_task_id).limit(1)
+            return s.execute(stmt).first() is not None
+    except DBAPIError as exc:
+        raise unavailable(exc) from None
+
+
+def settle_missed(
+    dsn: str,
+    entry: str,
+    scheduled_for: datetime,
+    *,
+    task: str,
+    params: Mapping[str, Any],
+    summary: str,
+) -> int:
+    """A claim this beat took over (:func:`take_over`) that is too late to send: marked
+    missed and recorded once in ``job_runs``. Returns the row's id."""
+    now = clock.now()
+    start = RunStart(task=task, trigger=Trigger.BEAT, params=dict(params))
+    end = RunEnd(
+        status=RunStatus.MISSED,
+        finished_at=now,
+        duration_s=0.0,
+        summary=f"missed {entry} due {scheduled_for:%Y-%m-%d %H:%M:%SZ}: {summary}",
+    )
+    try:
+        with session(dsn) as s, s.begin():
+            row = new_row(start, scheduled_for, **_end(end))
+            s.add(row)
+            s.flush()
+            s.execute(
+                update(BeatDispatch)
+                .where(
+                    BeatDispatch.entry == entry,
+                    BeatDispatch.scheduled_for == scheduled_for,
+                    BeatDispatch.claimed_by == claimant(),
+                )
+                .values(outcome=MISSED, run_id=int(row.id), detail=summary)
+            )
+            return int(row.id)
+    except DBAPIError as exc:
+        raise unavailable(exc) from None

@@ -226,7 +226,15 @@ class BeatDispatch(Base):
     run_id: Mapped[int | None] = mapped_column(BigInteger)
     detail: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (CheckConstraint(_in("outcome", DISPATCH_OUTCOMES), name="outcome"),)
+    __table_args__ = (
+        CheckConstraint(_in("outcome", DISPATCH_OUTCOMES), name="outcome"),
+        # claims a dead beat never confirmed: the next leader looks for them
+        Index(
+            "ix_beat_dispatches_sending",
+            "claimed_at",
+            postgresql_where=text("outcome = 'sending'"),
+        ),
+    )
 
 
 Index("ix_beat_dispatches_claimed_at", BeatDispatch.claimed_at.desc())

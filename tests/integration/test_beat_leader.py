@@ -222,10 +222,23 @@ def test_missed_runs_are_recorded_or_caught_up_by_policy(
                 "VALUES (%s, %s, %s, 'earlier@beat', %s, 'sent')",
                 (name, last, last, e["task"]),
             )
+    # a beat that died between its claim and the broker's answer left two claims unsettled
+    orphans = {
+        "orphan-resent": {**HOLD, "every_s": period, "offset_s": offset, "catch_up": "until_next"},
+        "orphan-late": {**HOLD, "every_s": period, "offset_s": offset, "catch_up": "never"},
+    }
+    calendar.update(orphans)
+    with psycopg.connect(_dsn(HISTORY_DB, password=False), autocommit=True) as conn:
+        for name in orphans:
+            conn.execute(
+                "INSERT INTO beat_dispatches (entry, scheduled_for, claimed_at, claimed_by, task, outcome) "
+                "VALUES (%s, %s, %s, 'dead@beat', 'diag.hold', 'sending')",
+                (name, newest, newest),
+            )
     b = _start(beats, _env(maint_env), session_tmp, calendar)
     # both caught-up runs are diag.hold at once: one may be skipped by its singleton lock
     done = "trigger = 'beat' AND status IN ('succeeded', 'skipped')"
-    wait_for(lambda: len(history_rows(done)) >= 2, timeout=25, what="the caught-up runs")
+    wait_for(lambda: len(history_rows(done)) >= 3, timeout=25, what="the caught-up runs")
     b.stop()
 
     by_entry: dict[str, Counter[str]] = {}
@@ -237,11 +250,17 @@ def test_missed_runs_are_recorded_or_caught_up_by_policy(
     assert by_entry["step-over"] == Counter(missed=6)
     assert by_entry["step-open"] == Counter(missed=5, sent=1)
     assert "health" not in by_entry  # an interval is never caught up, never recorded
+    assert by_entry["orphan-resent"] == Counter(sent=1)  # resent with its own task id
+    assert by_entry["orphan-late"] == Counter(missed=1)
     late = {str(d["entry"]) for d in dispatches() if d["outcome"] == "sent" and d["late"]}
-    assert late == {"backup", "step-open"}
+    assert late == {"backup", "step-open", "orphan-resent"}
+    from tasks.beat import occurrence_id
+
+    resent = history_rows("celery_task_id = %s", (occurrence_id("orphan-resent", newest),))
+    assert len(resent) == 1 and resent[0]["trigger"] == "beat"
 
     missed = history_rows("status = 'missed'")
-    assert len(missed) == 22
+    assert len(missed) == 23
     assert all(r["trigger"] == "beat" and r["finished_at"] is not None for r in missed)
     report = [r for r in missed if r["task"] == "cache.stats"]
     started = report[-1]["started_at"]

@@ -50,6 +50,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_beat_dispatches_claimed_at", "beat_dispatches", [sa.text("claimed_at DESC")]
     )
+    op.create_index(
+        "ix_beat_dispatches_sending",
+        "beat_dispatches",
+        ["claimed_at"],
+        postgresql_where=sa.text("outcome = 'sending'"),
+    )
     _status(NEW_STATUS)
 
 
@@ -57,5 +63,6 @@ def downgrade() -> None:
     op.execute("DELETE FROM job_runs WHERE status = 'missed'")
     op.execute("DELETE FROM window_runs WHERE status = 'missed'")
     _status(OLD_STATUS)
+    op.drop_index("ix_beat_dispatches_sending", "beat_dispatches")
     op.drop_index("ix_beat_dispatches_claimed_at", "beat_dispatches")
     op.drop_table("beat_dispatches")
