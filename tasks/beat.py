@@ -188,9 +188,11 @@ class LeaderScheduler(Scheduler):
 
     @property
     def info(self) -> str:
-        if self._leader is None:
-            return "    . leader -> (lazy)"
-        return f"    . leader -> advisory lock {self._leader.name!r}, poll {self._poll:g}s"
+        settings = get_settings()
+        return (
+            f"    . leader -> advisory lock {settings.beat_lock_name!r} in the history "
+            f"database, standby poll {settings.beat_poll_interval_s:g}s (docs/beat.md)"
+        )
 
     # --- leading ------------------------------------------------------------------------
 
