@@ -139,6 +139,7 @@ class LeaderScheduler(Scheduler):
         self._last: dict[str, datetime] = {}
         self._next: dict[str, datetime | None] = {}
         self._settled_at = 0.0
+        self._resumed = False
         super().__init__(*args, **kwargs)
 
     # --- Celery's hooks -----------------------------------------------------------------
@@ -160,11 +161,13 @@ class LeaderScheduler(Scheduler):
             if not self._leading:
                 if not self._leader.acquire():
                     return self._poll
-                self._leading = True
+                self._leading, self._resumed = True, False
                 log.warning("beat: leading now (lock %r)", self._leader.name)
-                self._resume(clock.now())
             elif not self._leader.check():
                 raise _Deposed
+            if not self._resumed:  # again after a failure: nothing is sent before it
+                self._resume(clock.now())
+                self._resumed = True
             return self._send_due()
         except _Deposed:
             self._stand_down("its lock's session is gone")
@@ -198,7 +201,7 @@ class LeaderScheduler(Scheduler):
 
     def _stand_down(self, why: str) -> None:
         log.error("beat: no longer leading (%s): sending nothing until leadership is back", why)
-        self._leading = False
+        self._leading = self._resumed = False
         self._last.clear()
         self._next.clear()
 
