@@ -21,9 +21,12 @@ Entry options read here (and removed before the message is sent):
 ``maint_interval``            an elapsed-time entry: never caught up, never recorded missed
                               (default for a plain ``timedelta`` / ``schedule``)
 
-A schedule that knows its exact next instant exposes ``due_after(moment) -> datetime |
-None`` (the first due instant strictly after ``moment``, aware); stock ``crontab`` and
-``schedule`` are computed as Celery does (``remaining_delta``, ``run_every``).
+A schedule that knows its exact next instant exposes ``due_after(moment)`` or
+``next_after(moment)`` (the calendar's ``tasks.schedule.CalendarSchedule``) -> the first
+due instant strictly after ``moment``, aware, or None; stock ``crontab`` and ``schedule``
+are computed as Celery does (``remaining_delta``, ``run_every``). Intervals (a
+``schedule``, or a calendar Entry with ``every_s``) fall due at multiples of their
+length since the epoch, so every beat computes the same instants.
 """
 
 from __future__ import annotations
@@ -72,13 +75,17 @@ def occurrence_id(entry: str, when: datetime) -> str:
 def due_after(sched: Any, moment: datetime) -> datetime | None:
     """The first due instant (UTC) of ``sched`` strictly after ``moment``.
 
-    Exact for a schedule with ``due_after`` (the calendar's adapter), for ``crontab`` (as
+    Exact for a schedule with ``due_after`` / ``next_after`` (the calendar's adapter), for
+    ``crontab`` (as
     Celery computes it: ``remaining_delta``) and for an interval (aligned to multiples of
     it since the epoch, so every beat agrees on the instants); otherwise Celery's own
     estimate, to the second.
     """
     moment = moment.astimezone(UTC)
-    exact = getattr(sched, "due_after", None)
+    every_s = getattr(getattr(sched, "entry", None), "every_s", None)
+    if every_s:  # the calendar's interval entry: elapsed time, on the shared grid
+        return _grid(float(every_s), moment)
+    exact = getattr(sched, "due_after", None) or getattr(sched, "next_after", None)
     if callable(exact):
         got = exact(moment)
         return None if got is None else got.astimezone(UTC)
@@ -86,15 +93,19 @@ def due_after(sched: Any, moment: datetime) -> datetime | None:
         start, delta, _ = sched.remaining_delta(moment)
         return (start + delta).astimezone(UTC)
     if isinstance(sched, every):
-        step = sched.run_every.total_seconds()
-        if step <= 0:
-            return None
-        k = math.floor(moment.timestamp() / step) + 1
-        return datetime.fromtimestamp(k * step, UTC)
+        return _grid(sched.run_every.total_seconds(), moment)
     now = clock.now()
     guess = now + sched.remaining_estimate(moment)
     guess = guess.replace(microsecond=0)
     return max(guess, moment.replace(microsecond=0) + timedelta(seconds=1))
+
+
+def _grid(step: float, moment: datetime) -> datetime | None:
+    """The first multiple of ``step`` seconds since the epoch strictly after ``moment``."""
+    if step <= 0:
+        return None
+    k = math.floor(moment.timestamp() / step) + 1
+    return datetime.fromtimestamp(k * step, UTC)
 
 
 @dataclass(frozen=True)

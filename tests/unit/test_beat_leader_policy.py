@@ -139,6 +139,28 @@ def test_an_exact_schedule_is_asked_directly() -> None:
     assert due_after(Exact(), T0) == T0 + timedelta(seconds=7)
 
 
+def test_the_calendars_adapter_is_asked_and_its_intervals_share_the_grid() -> None:
+    """tasks.schedule.CalendarSchedule: ``next_after`` and the Entry it carries."""
+    from types import SimpleNamespace
+
+    from tasks.beat import due_after, meta_of
+
+    class Adapter:
+        def __init__(self, every_s: float | None) -> None:
+            self.entry = SimpleNamespace(every_s=every_s, catch_up="in_window", window="weekly")
+
+        def next_after(self, moment: datetime) -> datetime:
+            return moment + timedelta(seconds=90)  # elapsed from the last send
+
+    assert due_after(Adapter(None), T0) == T0 + timedelta(seconds=90)
+    health = Adapter(300.0)
+    started = datetime(2026, 12, 6, 7, 1, 13, tzinfo=UTC)
+    assert due_after(health, started) == datetime(2026, 12, 6, 7, 5, tzinfo=UTC)
+    step = meta_of(SimpleNamespace(options={}, schedule=Adapter(None)))
+    assert not step.interval and step.catch_up is CatchUp.IN_WINDOW
+    assert meta_of(SimpleNamespace(options={}, schedule=health)).interval
+
+
 def test_entry_policies_default_by_kind() -> None:
     from types import SimpleNamespace
 
