@@ -64,7 +64,10 @@ class Leadership:
                 )
             )
             for setting, value in SERVER_KEEPALIVE.items():
-                conn.execute(f"SET {setting} = {int(value)}")
+                try:  # autocommit: a refused SET leaves the session usable
+                    conn.execute(f"SET {setting} = {int(value)}")
+                except psycopg.Error as exc:  # an older server (tcp_user_timeout: 12+)
+                    log.warning("beat leadership: the server refused %s: %s", setting, exc)
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()
         except (MaintenanceError, psycopg.Error) as exc:
             stack.close()
