@@ -20,6 +20,7 @@ class RunStatus(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     LOST = "lost"  # the worker died; no one will finish this row
+    MISSED = "missed"  # beat was not running when it was due, and it was not caught up
 
     @property
     def exit_code(self) -> int:

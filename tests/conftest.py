@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,7 +169,8 @@ def clean_history(history_db: str) -> Iterator[str]:
     """An empty job-history table before the test."""
     with psycopg.connect(_dsn(HISTORY_DB, password=False), autocommit=True) as conn:
         conn.execute(
-            "TRUNCATE job_runs, window_runs, health_samples, alert_state, notifications "
+            "TRUNCATE job_runs, window_runs, health_samples, alert_state, notifications, "
+            "beat_dispatches "
             "RESTART IDENTITY"
         )
     return history_db
@@ -277,6 +278,67 @@ def worker(
     w = start_worker(maint_env, session_tmp / "worker.log")
     yield w
     w.stop()
+
+
+@dataclass
+class Beat:
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill9(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+
+def start_beat(
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    calendar: Mapping[str, object],
+    node: str | None = None,
+) -> Beat:
+    """Start ``celery beat`` with the leader scheduler and a test calendar
+    (tests/beat_app.py); it does not wait for leadership. With ``node``, beat answers
+    remote-control pings on that node name (as compose's health check asks it)."""
+    import json
+
+    remote = ["--enable-remote-control", "--hostname", node] if node else []
+
+    proc = subprocess.Popen(
+        [
+            venv_bin("celery"),
+            "-A",
+            "tests.beat_app",
+            "beat",
+            "-S",
+            "tasks.beat:LeaderScheduler",
+            "--loglevel",
+            "INFO",
+            *remote,
+        ],
+        env={**os.environ, **env, "MAINT_TEST_BEAT_CALENDAR": json.dumps(calendar)},
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    return Beat(proc, log_path)
 
 
 def wait_for(predicate, timeout: float = 30, interval: float = 0.2, what: str = "condition"):

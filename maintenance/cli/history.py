@@ -48,7 +48,7 @@ def _reap(settings: Settings) -> None:
 def history(
     task: str | None = typer.Option(None, "--task", "-t", help="Only this task."),
     status: str | None = typer.Option(
-        None, "--status", "-s", help="running, succeeded, failed, skipped or lost."
+        None, "--status", "-s", help="running, succeeded, failed, skipped, lost or missed."
     ),
     trigger: str | None = typer.Option(None, "--trigger", help="beat, adhoc, cli or window."),
     since: str | None = typer.Option(None, "--since", help="e.g. 24h, 7d, 2026-11-01."),
@@ -112,7 +112,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON."))
 
     A task is judged by its last real run: input a person gave that was refused (an
     unknown parameter, a bad value) is listed apart and does not hide it. Exit 1 if the
-    last real run of any task failed or was lost.
+    last real run of any task failed, was lost, or was missed (beat was down and did not
+    catch it up).
     """
     settings = get_settings()
     _reap(settings)
@@ -139,7 +140,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON."))
             out.print(runs_table(refused, settings.zone, title=title))
         if running:
             out.print(runs_table(running, settings.zone, title="running now"))
-    bad = [r for r in latest if r.status in (RunStatus.FAILED.value, RunStatus.LOST.value)]
+    attention = (RunStatus.FAILED.value, RunStatus.LOST.value, RunStatus.MISSED.value)
+    bad = [r for r in latest if r.status in attention]
     if bad:
         raise typer.Exit(1)
 

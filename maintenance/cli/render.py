@@ -46,6 +46,7 @@ STATUS_STYLE = {
     "succeeded": "green",
     "failed": "bold red",
     "lost": "bold magenta",
+    "missed": "bold yellow",
     "skipped": "yellow",
     "running": "cyan",
     "pass": "green",

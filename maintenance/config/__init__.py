@@ -24,6 +24,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     notify      the notification channels (webhook, e-mail) and the notices' templates
     alerts      when a change of health, or a failed or lost run, is announced
     calendar    the calendar's blackouts: survey weeks, extra dates, the publication query
+    beat        beat's leadership (standby poll, lock name) and what counts as on time
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
 
@@ -63,6 +64,7 @@ from maintenance.config._base import ENV_PREFIX, Section
 from maintenance.config._sources import FileSecretsSource, describe, secret_fields
 from maintenance.config.alerts import AlertsSection
 from maintenance.config.backup import BackupSection
+from maintenance.config.beat import BeatSection
 from maintenance.config.cache import CacheSection
 from maintenance.config.calendar import CalendarSection
 from maintenance.config.core import CoreSection
@@ -109,11 +111,13 @@ SECTIONS: tuple[type[Section], ...] = (
     NotifySection,
     AlertsSection,
     CalendarSection,
+    BeatSection,
 )
 
 
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
+    BeatSection,
     CalendarSection,
     AlertsSection,
     NotifySection,

@@ -13,6 +13,9 @@ them are held until it ends).
 pruned by age. ``alert_state``: per alert key, the status last notified and when.
 ``notifications``: every message sent, per channel; a ``dedup_key`` goes out once per
 channel.
+
+``beat_dispatches``: beat's claims, one row per occurrence (entry, due instant in UTC)
+inserted before it is sent; only the inserter sends it (docs/beat.md).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -198,6 +202,42 @@ class Notification(Base):
     )
 
 
+DISPATCH_OUTCOMES = ["sending", "sent", "send_failed", "missed"]
+
+
+class BeatDispatch(Base):
+    """One occurrence of one beat entry, claimed before it is sent."""
+
+    __tablename__ = "beat_dispatches"
+
+    entry: Mapped[str] = mapped_column(Text, primary_key=True)
+    #: The occurrence's due instant (UTC) from the entry's schedule, not when it was sent.
+    scheduled_for: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The beat that claimed it: ``PID@HOST``.
+    claimed_by: Mapped[str] = mapped_column(Text)
+    task: Mapped[str] = mapped_column(Text)
+    #: sending (claimed, being sent), sent, send_failed, missed (recorded, never sent).
+    outcome: Mapped[str] = mapped_column(Text)
+    #: Sent later than on time: a missed occurrence caught up.
+    late: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    celery_task_id: Mapped[str | None] = mapped_column(Text)
+    #: The job_runs row that records it (missed, or a send that failed).
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint(_in("outcome", DISPATCH_OUTCOMES), name="outcome"),
+        # claims a dead beat never confirmed: the next leader looks for them
+        Index(
+            "ix_beat_dispatches_sending",
+            "claimed_at",
+            postgresql_where=text("outcome = 'sending'"),
+        ),
+    )
+
+
+Index("ix_beat_dispatches_claimed_at", BeatDispatch.claimed_at.desc())
 Index("ix_health_samples_taken_at", HealthSample.taken_at.desc())
 Index("ix_notifications_created_at", Notification.created_at.desc())
 

@@ -18,11 +18,12 @@ from maintenance.config import SECRET_FIELDS, Settings
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
-OURS = ("migrate", "worker", "beat", "flower")
+OURS = ("migrate", "worker", "beat", "beat-standby", "flower")
+BEATS = ("beat", "beat-standby")
 
 
 def test_the_stack_has_every_service() -> None:
-    assert set(SERVICES) == {"db", "redis", "migrate", "worker", "beat", "flower"}
+    assert set(SERVICES) == {"db", "redis", "migrate", "worker", "beat", "beat-standby", "flower"}
 
 
 def test_redis_never_evicts_the_brokers_keys() -> None:
@@ -30,7 +31,7 @@ def test_redis_never_evicts_the_brokers_keys() -> None:
     assert cmd[cmd.index("--maxmemory-policy") + 1] == "noeviction"
 
 
-@pytest.mark.parametrize("name", ["db", "redis", "worker", "beat", "flower"])
+@pytest.mark.parametrize("name", ["db", "redis", "worker", "beat", "beat-standby", "flower"])
 def test_long_running_services_have_health_checks(name: str) -> None:
     assert SERVICES[name]["healthcheck"]["test"]
 
@@ -106,7 +107,7 @@ def test_flower_auth_comes_from_the_environment_never_argv() -> None:
 
 def test_migrations_run_once_before_the_workers() -> None:
     assert SERVICES["migrate"]["restart"] == "no"
-    for name in ("worker", "beat", "flower"):
+    for name in ("worker", *BEATS, "flower"):
         assert (
             SERVICES[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         )
@@ -120,8 +121,112 @@ def test_worker_has_the_backup_and_log_volumes_where_settings_point() -> None:
         assert vol.split(":")[0] in COMPOSE["volumes"]
 
 
-def test_exactly_one_beat() -> None:
-    assert SERVICES["beat"]["deploy"]["replicas"] == 1
+def test_two_beats_one_leads_with_the_leader_scheduler() -> None:
+    """Not one replica as the only guard: two beats, the leader scheduler in both (the
+    lock decides who sends, the claims fence a split brain: docs/beat.md)."""
+    for name in BEATS:
+        svc = SERVICES[name]
+        argv = svc["command"]
+        assert argv[:4] == ["celery", "-A", "tasks.app", "beat"]
+        assert argv[argv.index("-S") + 1] == "tasks.beat:LeaderScheduler"
+        assert not any(a.startswith("--schedule") for a in argv)  # no shelve file: claims
+        assert "deploy" not in svc and "volumes" not in svc
+        assert svc["depends_on"]["db"]["condition"] == "service_healthy"  # the lock lives there
+        # the health check pings beat's own node, which answers while its loop ticks
+        assert "--enable-remote-control" in argv
+        assert "celerybeat@$$HOSTNAME" in svc["healthcheck"]["test"][1]
+    from celery.utils.imports import symbol_by_name
+
+    from tasks.beat import LeaderScheduler
+
+    assert symbol_by_name(SERVICES["beat"]["command"][-2]) is LeaderScheduler
+
+
+# --- docker-compose.scheduler.yml: attached to the scheduler's compose project ----------
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """Compose's merge tags: ``!reset`` (drop the value) and ``!override`` (replace)."""
+
+
+def _tagged(tag: str) -> Any:
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            value: Any = loader.construct_mapping(node, deep=True)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_scalar(node)  # type: ignore[arg-type]
+        return (tag, value)
+
+    return construct
+
+
+_ComposeLoader.add_constructor("!reset", _tagged("reset"))
+_ComposeLoader.add_constructor("!override", _tagged("override"))
+ATTACH_TEXT = (ROOT / "docker-compose.scheduler.yml").read_text()
+ATTACH = yaml.load(ATTACH_TEXT, Loader=_ComposeLoader)  # noqa: S506 - SafeLoader + two tags
+
+
+def _merged(name: str) -> dict[str, Any]:
+    """Compose's merge of one service (the parts these tests look at): mappings by key,
+    ``!reset`` drops, ``!override`` replaces, ``networks`` replaced when given."""
+    out = dict(SERVICES[name])
+    for key, value in ATTACH["services"].get(name, {}).items():
+        if isinstance(value, tuple) and value[0] == "reset":
+            out.pop(key, None)
+        elif isinstance(value, tuple) and value[0] == "override":
+            out[key] = value[1]
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
+def test_attached_our_db_and_redis_do_not_start() -> None:
+    for name in ("db", "redis"):
+        assert ATTACH["services"][name]["profiles"], name  # only with --profile own-services
+    assert set(ATTACH["services"]) == {"db", "redis", *OURS}
+
+
+@pytest.mark.parametrize("name", OURS)
+def test_attached_services_join_the_schedulers_network_and_wait_for_nothing_of_ours(
+    name: str,
+) -> None:
+    svc = _merged(name)
+    assert svc["networks"] == ["scheduler"]
+    deps = svc.get("depends_on", {})
+    assert "db" not in deps and "redis" not in deps  # theirs, not started by us
+    if name != "migrate":
+        assert deps["migrate"]["condition"] == "service_completed_successfully"
+    env = svc["environment"]
+    assert env["MAINT_HISTORY_DSN_FILE"].startswith("/run/secrets/")  # secrets as before
+    broker, cache = env["MAINT_BROKER_URL"], env["MAINT_CACHE_URL"]
+    assert "redis://redis:6379/" in broker and "redis://redis:6379/" in cache
+    assert broker.rsplit("/", 1)[1].rstrip("}") != cache.rsplit("/", 1)[1].rstrip("}")
+    known = {f"MAINT_{n.upper()}" for n in Settings.model_fields}
+    assert {v for v in env if v.startswith("MAINT_")} <= known | {
+        f"MAINT_{n.upper()}_FILE" for n in SECRET_FIELDS
+    }
+
+
+def test_attached_network_is_the_schedulers_existing_one() -> None:
+    net = ATTACH["networks"]["scheduler"]
+    assert net["external"] is True
+    assert net["name"].startswith("${SCHEDULER_NETWORK")
+
+
+def test_attached_file_holds_no_secret() -> None:
+    code = "\n".join(line.split("#", 1)[0] for line in ATTACH_TEXT.splitlines())
+    assert not re.search(r"://[^:/@\s]+:[^@\s$]+@", code)
+    assert "PASSWORD" not in code
+
+
+def test_the_merge_helper_can_fail() -> None:
+    """Without the override file's !override, the worker would wait for our own db."""
+    assert "db" in SERVICES["worker"]["depends_on"]
+    assert "db" not in _merged("worker")["depends_on"]
 
 
 def test_dockerfile_runs_as_a_user_with_a_matching_pg_dump() -> None:
