@@ -90,10 +90,16 @@ def test_a_run_whose_lock_session_dies_stops_with_lock_lost(
     wait_for(lambda: history_rows("status = 'running'"), what="the run to start")
     name = locks.session_name()
     with psycopg.connect(clean_history, autocommit=True) as conn:
-        killed = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-            (name,),
-        ).fetchall()
+
+        def terminate() -> list[tuple[bool]]:
+            # the row can be written a moment before the lock's session connects
+            return conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (name,),
+            ).fetchall()
+
+        killed = wait_for(terminate, what="the lock's session to be there to end")
     assert killed == [(True,)]
     t.join(timeout=30)
     assert not t.is_alive()
