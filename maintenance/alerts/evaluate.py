@@ -10,7 +10,7 @@ channel's claim in ``notifications`` says it went out already.
 The state is recorded only when the message reached a channel (or none is configured):
 when every channel failed, the next check decides the same and tries again.
 
-:func:`runs` announces each failed or lost run once (dedup key ``run:<id>``).
+:func:`runs` announces each failed, lost or missed run once (dedup key ``run:<id>``).
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ RUNS_PER_CHECK = 10
 
 
 def runs(settings: Settings, now: datetime) -> Outcome:
-    """Announce each failed or lost run once (module text), oldest first, at most
+    """Announce each failed, lost or missed run once (module text), oldest first, at most
     :data:`RUNS_PER_CHECK` new announcements per call."""
     dsn = settings.history_dsn.get_secret_value()
     outcome = Outcome(channels=notify.configured_channels(settings))
@@ -241,6 +241,8 @@ def run_message(run: JobRun, zone: str) -> Message:
     why = run.summary or run.error_message or "no summary"
     if run.status == "lost":
         why = f"the worker running it died ({why})"
+    elif run.status == "missed":
+        why = f"no beat sent it in time ({why})"
     subject = f"{run.task} run {run.id} {run.status}"
     text = "\n".join(
         [

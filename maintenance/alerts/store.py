@@ -98,14 +98,16 @@ def record(dsn: str, decisions: Sequence[Decision], now: datetime) -> None:
 
 
 def failed_runs(dsn: str, now: datetime, lookback_s: float, exclude: Sequence[str]) -> list[JobRun]:
-    """Top-level runs that ended failed or lost within ``lookback_s``, started by the
-    schedule, a window or the workers (a person at ``maint run`` saw the failure), not
+    """Top-level runs that ended failed, lost or missed within ``lookback_s``, started by
+    the schedule, a window or the workers (a person at ``maint run`` saw the failure), not
     refused input, not one of the ``exclude`` tasks."""
     stmt = (
         select(JobRun)
         .where(
             JobRun.parent_run_id.is_(None),
-            JobRun.status.in_([RunStatus.FAILED.value, RunStatus.LOST.value]),
+            JobRun.status.in_(
+                [RunStatus.FAILED.value, RunStatus.LOST.value, RunStatus.MISSED.value]
+            ),
             JobRun.finished_at >= now - timedelta(seconds=lookback_s),
             JobRun.trigger != Trigger.CLI.value,
             not_(store.rejected_input()),

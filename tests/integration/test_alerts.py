@@ -224,31 +224,34 @@ def _run(task: str, status: str, trigger: str, error_type: str | None, ended: da
     return int(row[0])
 
 
-def test_each_failed_or_lost_run_is_announced_once(
+def test_each_failed_lost_or_missed_run_is_announced_once(
     receiver: Receiver, mailbox: Mailbox, clean_history: str
 ) -> None:
     settings = channels(receiver, mailbox)
     now = datetime.now(UTC)
     backup = _run("backup.create", "failed", "beat", "DumpFailed", now - timedelta(hours=1))
     lost = _run("db.report", "lost", "adhoc", None, now - timedelta(minutes=30))
+    missed = _run("db.stats", "missed", "beat", None, now - timedelta(minutes=20))
     _run("db.stats", "failed", "cli", "CheckFailed", now)  # a person saw it
     _run("db.stats", "failed", "adhoc", "ParamError", now)  # refused input
     _run("health.check", "failed", "beat", "CheckFailed", now)  # excluded
     _run("db.stats", "failed", "beat", "CheckFailed", now - timedelta(days=2))  # too old
     _run("db.stats", "succeeded", "beat", None, now)
     out = evaluate.runs(settings, now)
-    assert out.runs_sent == [backup, lost]
+    assert out.runs_sent == [backup, lost, missed]
     subjects = [b["text"].split("\n")[0] for b in receiver.bodies()]
     assert subjects[0].startswith(f"[CRITICAL] backup.create run {backup} failed")
     assert subjects[1].startswith(f"[WARNING] db.report run {lost} lost")
-    assert len(mailbox.messages) == 2
+    assert subjects[2].startswith(f"[WARNING] db.stats run {missed} missed")
+    assert len(mailbox.messages) == 3
+    assert "no beat sent it in time" in mailbox.messages[2].get_body().get_content()
     assert f"maint show {backup}" in mailbox.messages[0].get_body().get_content()
     again = evaluate.runs(settings, now + timedelta(minutes=5))
     assert again.runs_sent == [] and again.deliveries == []
-    assert len(receiver.bodies()) == 2 and len(mailbox.messages) == 2
+    assert len(receiver.bodies()) == 3 and len(mailbox.messages) == 3
     assert sorted(sql("SELECT dedup_key, channel, status FROM notifications")) == sorted(
         (f"run:{run}", channel, "sent")
-        for run in (backup, lost)
+        for run in (backup, lost, missed)
         for channel in ("webhook", "email")
     )
 
