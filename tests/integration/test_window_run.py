@@ -155,3 +155,30 @@ def test_a_date_without_that_window_is_bad_input(settings: Settings, clean_histo
     )
     assert out.status is RunStatus.FAILED and out.error_type == "ParamError"
     assert _window_rows(clean_history) == []
+
+
+def test_maint_window_run_cli(maint_env: dict[str, str], clean_history: str) -> None:
+    from tests.conftest import run_cli
+
+    night = (clock.now() + timedelta(days=1)).date()
+    while night.weekday() != 6:
+        night += timedelta(days=1)
+    done = run_cli(
+        "window",
+        "run",
+        "weekly",
+        "--date",
+        night.isoformat(),
+        "--dry-run",
+        "--json",
+        env=maint_env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"window.run"' in done.stdout and "weekly-vacuum-analyze" in done.stdout
+    shown = run_cli(
+        "window", "run", "weekly", "--date", night.isoformat(), "--dry-run", env=maint_env
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "weekly-reindex" in shown.stdout and "db.reindex" in shown.stdout
+    bad = run_cli("window", "run", "emergency", env=maint_env)
+    assert bad.returncode == 2, bad.stdout + bad.stderr
