@@ -35,6 +35,7 @@ from maintenance.upkeep import optimize as upkeep_optimize
 from maintenance.upkeep import reindex as upkeep_reindex
 from maintenance.upkeep import report as upkeep_report
 from maintenance.upkeep import vacuum as upkeep_vacuum
+from maintenance.window import run as window_run
 
 #: Tasks that write or delete backup files exclude each other.
 BACKUP_LOCK = "backups"
@@ -386,6 +387,20 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         exclusive=True,
         soft_time_limit=3700,
         time_limit=3800,
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="window.run",
+        func=lambda ctx, params: window_run.run(ctx, params, get),
+        params=window_run.WindowParams,
+        description="A maintenance window: its steps in slot order (each a linked run), "
+        "dependencies, blackout and buffer skips, status updates and the all-clear "
+        "(docs/calendar.md).",
+        exclusive=True,
+        lock="window",
+        # the quarterly window lasts 8 hours; its steps have their own limits
+        soft_time_limit=10 * 3600,
+        time_limit=10 * 3600 + 600,
         max_retries=0,
     ),
 )

@@ -97,6 +97,7 @@ def create_app() -> Celery:
             "tasks.restore",
             "tasks.security",
             "tasks.signals",
+            "tasks.window",
         ],
     )
     celery.add_defaults(_configure)

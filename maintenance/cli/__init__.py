@@ -29,6 +29,7 @@ from maintenance.cli import (
     run,
     schedule,
     security,
+    window,
 )
 from maintenance.cli.render import err
 from maintenance.errors import BadInput, ConfigError, MaintenanceError
@@ -56,6 +57,7 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(logs.app, name="logs")
 app.add_typer(notice.app, name="notice")
 app.add_typer(security.app, name="security")
+app.add_typer(window.app, name="window")
 run.register(app)
 history.register(app)
 restore.register(app)

@@ -312,3 +312,53 @@ def running(dsn: str, tasks: Sequence[str] | None = None) -> list[JobRun]:
 def get_window_run(dsn: str, window_run_id: int) -> WindowRun | None:
     with reading(dsn) as s:
         return s.get(WindowRun, window_run_id)
+
+
+@dataclass(frozen=True)
+class WindowStart:
+    """A window run as it opens (``window.run``)."""
+
+    kind: str
+    local_date: Any  # datetime.date
+    trigger: Trigger
+    started_at: datetime
+    ends_at: datetime
+    expected_down: Sequence[str]
+    scheduled_for: datetime | None = None
+    reason: str | None = None
+
+
+def open_window_run(dsn: str, start: WindowStart) -> int:
+    """Insert a ``running`` window run; its id (alerts for its components are held while
+    it runs: docs/alerts.md)."""
+    with session(dsn) as s, s.begin():
+        row = WindowRun(
+            kind=start.kind,
+            local_date=start.local_date,
+            scheduled_for=start.scheduled_for,
+            trigger=start.trigger.value,
+            status=RunStatus.RUNNING.value,
+            started_at=start.started_at,
+            ends_at=start.ends_at,
+            expected_down=list(start.expected_down),
+            reason=redact.scrub(start.reason) if start.reason else None,
+        )
+        s.add(row)
+        s.flush()
+        return int(row.id)
+
+
+def close_window_run(
+    dsn: str, window_run_id: int, status: RunStatus, result: dict[str, Any] | None
+) -> None:
+    """Settle a window run: its status, ``finished_at`` and result (the checklist)."""
+    with session(dsn) as s, s.begin():
+        s.execute(
+            update(WindowRun)
+            .where(WindowRun.id == window_run_id)
+            .values(
+                status=status.value,
+                finished_at=clock.now(),
+                result=redact.scrub_value(result) if result is not None else None,
+            )
+        )
