@@ -35,6 +35,13 @@ class CalendarSection(Section):
         le=60,
         description="Connection and statement timeout of the publication query.",
     )
+    calendar_module: str = Field(
+        "beat_schedule",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
+        description="The module whose entries(settings) hold the windows' steps for "
+        "window.run (a setting, not a task parameter: nobody can make a worker import a "
+        "module from Flower). Tests point it at a test calendar.",
+    )
 
     @field_validator("calendar_survey_dates", "calendar_blackout_dates")
     @classmethod

@@ -31,9 +31,6 @@ from maintenance.windows import WINDOWS, Slot, WindowKind, occurs_on
 
 log = structlog.get_logger(__name__)
 
-#: The calendar whose entries hold the windows' steps (``beat_schedule.entries``).
-CALENDAR = "beat_schedule"
-
 Lookup = Callable[[str], TaskSpec[Any]]
 
 
@@ -54,10 +51,6 @@ class WindowParams(Params):
         60, ge=5, le=1440, description="An emergency window's length in minutes."
     )
     dry_run: bool = Field(False, description="Only show the plan: nothing runs or is recorded.")
-    calendar: str = Field(
-        CALENDAR,
-        description="The module whose entries(settings) hold the steps (default beat_schedule).",
-    )
 
     @model_validator(mode="after")
     def _emergency_reason(self) -> WindowParams:
@@ -96,7 +89,7 @@ def run(ctx: RunContext, params: WindowParams, lookup: Lookup) -> Result:
     after: Mapping[str, tuple[str, ...]] = plan.AFTER
     reasons: list[str] = []
     if kind is not WindowKind.EMERGENCY:
-        entries, after = load_calendar(params.calendar, settings)
+        entries, after = load_calendar(settings.calendar_module, settings)
         facts = blackout.Blackouts(
             settings.calendar_survey_dates,
             settings.calendar_blackout_dates,

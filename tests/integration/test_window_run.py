@@ -32,7 +32,7 @@ def _window_rows(dsn: str) -> list[dict[str, Any]]:
 
 
 def _with(settings: Settings, **changes: Any) -> Settings:
-    return Settings.model_validate(settings.model_dump() | changes)
+    return Settings.model_validate(settings.model_dump() | {"calendar_module": CAL} | changes)
 
 
 def test_weekly_window_runs_its_steps_linked_and_chained(
@@ -45,7 +45,7 @@ def test_weekly_window_runs_its_steps_linked_and_chained(
         calendar_blackout_dates=[night],
     )
     spec = catalog.get("window.run")
-    params = {"kind": "weekly", "date": night.isoformat(), "calendar": CAL}
+    params = {"kind": "weekly", "date": night.isoformat()}
     out = runner.execute(spec, params, settings=broken, trigger=Trigger.CLI)
     assert out.status is RunStatus.FAILED, out.summary
     figures = out.result["figures"]  # type: ignore[index]
@@ -110,7 +110,7 @@ def test_dry_run_records_no_window(settings: Settings, clean_history: str) -> No
     night = _next_sunday(settings)
     out = runner.execute(
         catalog.get("window.run"),
-        {"kind": "weekly", "date": night.isoformat(), "calendar": CAL, "dry_run": True},
+        {"kind": "weekly", "date": night.isoformat(), "dry_run": True},
         settings=_with(settings, calendar_blackout_dates=[night]),
         trigger=Trigger.CLI,
     )
@@ -149,12 +149,22 @@ def test_emergency_needs_a_reason_and_records_its_window(
 def test_a_date_without_that_window_is_bad_input(settings: Settings, clean_history: str) -> None:
     out = runner.execute(
         catalog.get("window.run"),
-        {"kind": "weekly", "date": "2027-03-10", "calendar": CAL},
+        {"kind": "weekly", "date": "2027-03-10"},
         settings=settings,
         trigger=Trigger.CLI,
     )
     assert out.status is RunStatus.FAILED and out.error_type == "ParamError"
     assert _window_rows(clean_history) == []
+    # which module holds the calendar is a setting: Flower cannot make a worker import one
+    other = runner.execute(
+        catalog.get("window.run"),
+        {"kind": "weekly", "calendar": "os"},
+        settings=settings,
+        trigger=Trigger.ADHOC,
+    )
+    assert other.error_type == "ParamError" and "unknown parameter 'calendar'" in (
+        other.error_message or ""
+    )
 
 
 def test_maint_window_run_cli(maint_env: dict[str, str], clean_history: str) -> None:
