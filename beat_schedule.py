@@ -11,9 +11,10 @@ Windows: daily 02:00-03:00, weekly Sunday 02:00-06:00, monthly on the first Sund
 02:00-08:00, quarterly on the first Sunday of January, April, July and October (the
 monthly window plus the quarterly DR test). One night, one window: a step is sent only
 on nights whose window is its own (:func:`maintenance.calendar.plan.night_window`),
-so on a first Sunday the weekly window's steps are not sent. Until ``window.run``
-exists each step is an entry of its own, named after its window, at its planned local
-time inside its slot. ``db.optimize`` needs a window run and is not sent by beat.
+so on a first Sunday the weekly window's steps are not sent. Beat does not send the
+windows through ``window.run`` yet (a person or Flower can): each step is an entry of
+its own, named after its window, at its planned local time inside its slot.
+``db.optimize`` needs a window run and is not sent by beat.
 
 Every entry is sent with the ``maint_trigger=beat`` header so its history rows say who
 started them.
@@ -135,8 +136,8 @@ def monthly_steps(kind: str = "monthly") -> list[Entry]:
 
     steps = [
         # 02:00 backups: the monthly backup, then its archive and off-site copy. They
-        # share its lock; until window.run chains them, one that finds the lock still
-        # held is recorded skipped.
+        # share its lock; until beat sends the window through window.run (which chains
+        # them after the backup), one that finds the lock still held is recorded skipped.
         step(f"{k}-backup", "backup.create", at(2, 0), k, "Backups", tier="monthly"),
         step(f"{k}-retention", "backup.retention", at(2, 30), k, "Backups", dry_run=False),
         # prune="apply": archives older than the monthly retention age go, never the
