@@ -205,17 +205,21 @@ def run_cli(
 
 
 @dataclass
-class Worker:
+class Child:
+    """A Celery process a test started in a process group of its own (worker, beat)."""
+
     proc: subprocess.Popen[bytes]
     log_path: Path
-    name: str
-    env: dict[str, str] = field(repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def kill9(self) -> None:
-        """kill -9 the whole worker: main process and its pool children."""
+        """kill -9 the whole group: the main process and its children."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
@@ -227,6 +231,12 @@ class Worker:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill9()
+
+
+@dataclass
+class Worker(Child):
+    name: str
+    env: dict[str, str] = field(repr=False)
 
 
 def start_worker(
@@ -281,29 +291,8 @@ def worker(
 
 
 @dataclass
-class Beat:
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def kill9(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+class Beat(Child):
+    pass
 
 
 def start_beat(
