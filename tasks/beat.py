@@ -47,7 +47,15 @@ from celery.schedules import schedule as every
 from maintenance import clock
 from maintenance.beat import claims
 from maintenance.beat.leader import Leadership
-from maintenance.beat.policy import CatchUp, Decision, Due, decide, due_since, window_end
+from maintenance.beat.policy import (
+    CatchUp,
+    Decision,
+    Due,
+    decide,
+    due_since,
+    resume_from,
+    window_end,
+)
 from maintenance.config import get_settings
 from maintenance.errors import MaintenanceError
 from tasks.base import TRIGGER_HEADER
@@ -222,11 +230,20 @@ class LeaderScheduler(Scheduler):
         demonstrably led), or now on a first start."""
         last = claims.last_claims(self._dsn)
         anchor = max(last.values(), default=now)
+        before = claims.last_zone(self._dsn)
+        zone_changed = before is not None and before != self._zone.key
+        if zone_changed:
+            log.warning(
+                "beat: MAINT_TIMEZONE changed from %s to %s: every entry starts from now "
+                "(nothing in between is sent late or recorded missed)",
+                before,
+                self._zone.key,
+            )
         self._last.clear()
         self._next.clear()
         for entry in self.schedule.values():
             meta = meta_of(entry)
-            base = last.get(entry.name, anchor)
+            base = resume_from(last.get(entry.name), anchor, now, zone_changed=zone_changed)
             if meta.interval:  # never caught up: only the occurrence due just now counts
                 base = max(base, now - self._on_time - timedelta(microseconds=1))
             self._last[entry.name] = base
@@ -360,7 +377,9 @@ class LeaderScheduler(Scheduler):
         assert self._leader is not None
         if not self._leader.check():
             raise _Deposed
-        if not claims.claim(self._dsn, entry.name, when, task=entry.task, late=late):
+        if not claims.claim(
+            self._dsn, entry.name, when, task=entry.task, late=late, zone=self._zone.key
+        ):
             log.warning(
                 "beat: %s due %s was already claimed by another beat: not sent",
                 entry.name,

@@ -51,7 +51,26 @@ def last_claims(dsn: str) -> dict[str, datetime]:
         raise unavailable(exc) from None
 
 
-def claim(dsn: str, entry: str, scheduled_for: datetime, *, task: str, late: bool = False) -> bool:
+def last_zone(dsn: str) -> str | None:
+    """The zone of the newest claim (None: no claim yet, or one made before zones were
+    recorded)."""
+    stmt = select(BeatDispatch.zone).order_by(BeatDispatch.claimed_at.desc()).limit(1)
+    try:
+        with session(dsn) as s:
+            return s.execute(stmt).scalar_one_or_none()
+    except DBAPIError as exc:
+        raise unavailable(exc) from None
+
+
+def claim(
+    dsn: str,
+    entry: str,
+    scheduled_for: datetime,
+    *,
+    task: str,
+    late: bool = False,
+    zone: str | None = None,
+) -> bool:
     """Claim one occurrence for sending; True if this call claimed it (send it), False
     if someone already had (do not)."""
     stmt = (
@@ -64,6 +83,7 @@ def claim(dsn: str, entry: str, scheduled_for: datetime, *, task: str, late: boo
             task=task,
             outcome=SENDING,
             late=late,
+            zone=zone,
         )
         .on_conflict_do_nothing(index_elements=["entry", "scheduled_for"])
         .returning(BeatDispatch.entry)

@@ -131,3 +131,15 @@ def window_end(kind: str, occurrence: datetime, zone: ZoneInfo) -> datetime | No
     if not begin <= occurrence < end:
         return None
     return end.astimezone(occurrence.tzinfo)
+
+
+def resume_from(
+    last: datetime | None, anchor: datetime, now: datetime, *, zone_changed: bool
+) -> datetime:
+    """Where an entry resumes (pure): its newest claim, else ``anchor`` (the newest claim
+    of any entry, or now). After a change of MAINT_TIMEZONE every entry resumes from now:
+    the new zone's times between the last claim and now are neither replayed (the same
+    local night's backup a second time, an hour later in UTC) nor recorded missed."""
+    if zone_changed:
+        return now
+    return last if last is not None else anchor

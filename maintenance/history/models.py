@@ -225,6 +225,9 @@ class BeatDispatch(Base):
     #: The job_runs row that records it (missed, or a send that failed).
     run_id: Mapped[int | None] = mapped_column(BigInteger)
     detail: Mapped[str | None] = mapped_column(Text)
+    #: The MAINT_TIMEZONE the claiming beat ran in: a beat started in another zone
+    #: resumes from now instead of catching up what the new zone's times put in between.
+    zone: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint(_in("outcome", DISPATCH_OUTCOMES), name="outcome"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -64,3 +64,19 @@ def test_an_occurrence_is_claimed_once(history_db: str) -> None:
     )
     assert ids == []  # already claimed (sent): not recorded missed
     assert claims.last_claims(history_db) == {"daily-backup": when, "weekly-backup": when}
+
+
+def test_claims_record_their_zone(clean_history: str) -> None:
+    when = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
+    assert claims.last_zone(clean_history) is None
+    assert claims.claim(
+        clean_history, "daily-backup", when, task="backup.create", zone="America/New_York"
+    )
+    assert claims.claim(
+        clean_history,
+        "daily-backup",
+        when + timedelta(days=1),
+        task="backup.create",
+        zone="America/Chicago",
+    )
+    assert claims.last_zone(clean_history) == "America/Chicago"

@@ -10,7 +10,15 @@ import pytest
 from celery.schedules import crontab
 from celery.schedules import schedule as every
 
-from maintenance.beat.policy import MAX_LISTED, CatchUp, Due, decide, due_since, window_end
+from maintenance.beat.policy import (
+    MAX_LISTED,
+    CatchUp,
+    Due,
+    decide,
+    due_since,
+    resume_from,
+    window_end,
+)
 
 T0 = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)  # 02:00 in New York
 HOUR = timedelta(hours=1)
@@ -206,3 +214,22 @@ def test_a_window_steps_deadline_is_the_end_of_that_nights_window() -> None:
         2026, 12, 7, 3, 0, tzinfo=ny
     )
     assert window_end("no-such-window", step, ny) is None
+
+
+def test_a_changed_zone_resumes_from_now_and_replays_nothing() -> None:
+    from maintenance.calendar.model import job
+    from maintenance.calendar.plan import next_fire
+
+    backup = job("daily-backup", "backup.create", "0 23 * * *", tier="daily")
+    last = datetime(2026, 12, 8, 4, 0, tzinfo=UTC)  # 23:00 in New York, claimed
+    now = datetime(2026, 12, 8, 6, 0, tzinfo=UTC)  # beat restarted in Chicago
+    chicago = ZoneInfo("America/Chicago")
+    # resumed from the claim, Chicago's 23:00 of the same night would be due: a replay
+    replay = next_fire(backup, last, chicago)
+    assert replay == datetime(2026, 12, 8, 5, 0, tzinfo=UTC) and replay < now
+    base = resume_from(last, last, now, zone_changed=True)
+    assert base == now and next_fire(backup, base, chicago) == datetime(
+        2026, 12, 9, 5, 0, tzinfo=UTC
+    )
+    assert resume_from(last, now, now, zone_changed=False) == last
+    assert resume_from(None, last, now, zone_changed=False) == last  # never claimed: anchor

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("celery_task_id", sa.Text()),
         sa.Column("run_id", sa.BigInteger()),
         sa.Column("detail", sa.Text()),
+        sa.Column("zone", sa.Text()),
         sa.CheckConstraint(OUTCOME, name=op.f("ck_beat_dispatches_outcome")),
         sa.PrimaryKeyConstraint("entry", "scheduled_for", name=op.f("pk_beat_dispatches")),
     )
