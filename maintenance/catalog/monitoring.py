@@ -1,0 +1,138 @@
+"""Watching and running the calendar: notices and alerts.test, health.*, diag.hold and
+window.run (docs/notices.md, health.md, calendar.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maintenance import diag
+from maintenance.health import check as health_check
+from maintenance.health import deep as health_deep
+from maintenance.notify import tasks as notify_tasks
+from maintenance.taskspec import NoParams, TaskSpec
+from maintenance.window import run as window_run
+
+
+def _message_task(name: str, func: Any, params: Any, description: str) -> TaskSpec[Any]:
+    """A task that sends messages (docs/notices.md): each channel retries inside the run
+    and a dedup key sends each notice once, so the workers never retry it."""
+    return TaskSpec(
+        name=name,
+        func=func,
+        params=params,
+        description=description,
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
+    )
+
+
+def _task(name: str) -> TaskSpec[Any]:
+    """A task by name, for window.run's steps (the catalog is whole by the time one runs)."""
+    from maintenance.catalog import get
+
+    return get(name)
+
+
+SPECS: tuple[TaskSpec[Any], ...] = (
+    # Notifications (docs/notices.md)
+    _message_task(
+        "alerts.test",
+        notify_tasks.alerts_test,
+        NoParams,
+        "One test message through every configured notification channel (webhook, "
+        "e-mail); each channel's result in the checklist; fails if one fails or none is set.",
+    ),
+    _message_task(
+        "notice.weekly",
+        notify_tasks.weekly,
+        notify_tasks.AdvanceParams,
+        "The weekly window's notice (sent Friday 15:00 for Sunday 02:00-06:00): date, local time, zone, impact, activities, schedule.",
+    ),
+    _message_task(
+        "notice.monthly",
+        notify_tasks.monthly,
+        notify_tasks.AdvanceParams,
+        "The monthly window's notice, 14 days ahead (first Sunday, 02:00-08:00).",
+    ),
+    _message_task(
+        "notice.quarterly",
+        notify_tasks.quarterly,
+        notify_tasks.AdvanceParams,
+        "The quarterly deep maintenance's notice, 28 days ahead (first Sunday of Jan/Apr/Jul/Oct).",
+    ),
+    _message_task(
+        "notice.emergency",
+        notify_tasks.emergency,
+        notify_tasks.EmergencyParams,
+        "Emergency maintenance notice, sent at once: reason (required), start (default now), duration.",
+    ),
+    _message_task(
+        "notice.status",
+        notify_tasks.status,
+        notify_tasks.StatusParams,
+        "A status update during a window (03:00, 04:00 ...), once per window and hour, with an optional message.",
+    ),
+    _message_task(
+        "notice.all_clear",
+        notify_tasks.all_clear,
+        notify_tasks.AllClearParams,
+        "The all-clear: a window completed and the system is available again.",
+    ),
+    _message_task(
+        "notice.problem",
+        notify_tasks.problem,
+        notify_tasks.ProblemParams,
+        "A window ran into a problem: what failed (required), and what happens next.",
+    ),
+    # Health (docs/health.md): read-only probes; the check stores its sample, sends the
+    # alerts and pings the dead man's switch. Not exclusive: two overlapping checks harm
+    # nothing (an alert's dedup key is claimed once per channel).
+    TaskSpec(
+        name="health.check",
+        func=health_check.check,
+        params=NoParams,
+        description="Every 5 minutes: API, database, cache, Celery and host probed at once, "
+        "bounded (5 s); the health document stored; alerts sent; fails only when critical.",
+        # The probes take at most 5 s; the rest is for the alerts' channels, which retry
+        # with backoff (a webhook's 4 attempts of 5 s, SMTP's 3): still inside the 5 minutes.
+        soft_time_limit=240,
+        time_limit=270,
+        # the next check is 5 minutes away: a retry would only overlap it
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="health.deep",
+        func=health_deep.deep,
+        params=NoParams,
+        description="Weekly deep health check: versions, pg_isready, API timing, cache INFO, "
+        "disk, memory, CPU, workers and queues, recent error lines in the logs.",
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="diag.hold",
+        func=diag.hold,
+        params=diag.HoldParams,
+        description="Hold one worker slot for N seconds under the singleton lock (diagnostics).",
+        exclusive=True,
+        soft_time_limit=3700,
+        time_limit=3800,
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="window.run",
+        func=lambda ctx, params: window_run.run(ctx, params, _task),
+        params=window_run.WindowParams,
+        description="A maintenance window: its steps in slot order (each a linked run), "
+        "dependencies, blackout and buffer skips, status updates and the all-clear "
+        "(docs/calendar.md).",
+        exclusive=True,
+        lock="window",
+        # the quarterly window lasts 8 hours; its steps have their own limits
+        soft_time_limit=10 * 3600,
+        time_limit=10 * 3600 + 600,
+        max_retries=0,
+    ),
+)
