@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, not_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
 
 from maintenance.alerts.rules import PASS, Action, Decision, Hold, Notified
 from maintenance.history import store
@@ -54,47 +53,42 @@ def holds(dsn: str) -> list[Hold]:
 def record(dsn: str, decisions: Sequence[Decision], now: datetime) -> None:
     """Store what was announced (fire, repeat, resolve) and what a window holds; a key
     no longer held (its window ended, or it recovered) loses its ``held_since``."""
-    try:
-        with store.session(dsn) as s, s.begin():
-            for d in decisions:
-                if d.action is Action.HOLD:
-                    hold = insert(AlertState).values(
-                        key=d.key,
-                        notified_status=d.previous,
-                        notified_at=now,
-                        held_since=now,
-                        detail={"output": d.output, "reason": d.reason},
-                    )
-                    s.execute(
-                        hold.on_conflict_do_update(
-                            index_elements=[AlertState.key],
-                            set_={"held_since": func.coalesce(AlertState.held_since, now)},
-                        )
-                    )
-                    continue
-                if not d.notifies:
-                    s.execute(
-                        update(AlertState)
-                        .where(AlertState.key == d.key, AlertState.held_since.is_not(None))
-                        .values(held_since=None)
-                    )
-                    continue
-                values: dict[str, object] = {
-                    "notified_status": d.status,
-                    "notified_at": now,
-                    "held_since": None,
-                    "detail": {"output": d.output, "reason": d.reason},
-                }
-                if d.action is Action.RESOLVE:
-                    values["opened_at"] = None
-                elif d.previous == PASS:  # a new incident (not an escalation or a repeat)
-                    values["opened_at"] = d.since
-                upsert = insert(AlertState).values(key=d.key, **values)
-                s.execute(
-                    upsert.on_conflict_do_update(index_elements=[AlertState.key], set_=values)
+    with store.writing(dsn) as s:
+        for d in decisions:
+            if d.action is Action.HOLD:
+                hold = insert(AlertState).values(
+                    key=d.key,
+                    notified_status=d.previous,
+                    notified_at=now,
+                    held_since=now,
+                    detail={"output": d.output, "reason": d.reason},
                 )
-    except DBAPIError as exc:
-        raise store.unavailable(exc) from None
+                s.execute(
+                    hold.on_conflict_do_update(
+                        index_elements=[AlertState.key],
+                        set_={"held_since": func.coalesce(AlertState.held_since, now)},
+                    )
+                )
+                continue
+            if not d.notifies:
+                s.execute(
+                    update(AlertState)
+                    .where(AlertState.key == d.key, AlertState.held_since.is_not(None))
+                    .values(held_since=None)
+                )
+                continue
+            values: dict[str, object] = {
+                "notified_status": d.status,
+                "notified_at": now,
+                "held_since": None,
+                "detail": {"output": d.output, "reason": d.reason},
+            }
+            if d.action is Action.RESOLVE:
+                values["opened_at"] = None
+            elif d.previous == PASS:  # a new incident (not an escalation or a repeat)
+                values["opened_at"] = d.since
+            upsert = insert(AlertState).values(key=d.key, **values)
+            s.execute(upsert.on_conflict_do_update(index_elements=[AlertState.key], set_=values))
 
 
 def failed_runs(dsn: str, now: datetime, lookback_s: float, exclude: Sequence[str]) -> list[JobRun]:

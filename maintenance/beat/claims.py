@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
 
 from maintenance import clock
 from maintenance.history.models import BeatDispatch, JobRun
@@ -26,8 +25,8 @@ from maintenance.history.store import (
     RunStart,
     _end_values,
     new_row,
-    session,
-    unavailable,
+    reading,
+    writing,
 )
 from maintenance.results import RunStatus, Trigger
 
@@ -44,22 +43,16 @@ def last_claims(dsn: str) -> dict[str, datetime]:
     stmt = select(BeatDispatch.entry, func.max(BeatDispatch.scheduled_for)).group_by(
         BeatDispatch.entry
     )
-    try:
-        with session(dsn) as s:
-            return {name: when for name, when in s.execute(stmt)}
-    except DBAPIError as exc:
-        raise unavailable(exc) from None
+    with reading(dsn) as s:
+        return {name: when for name, when in s.execute(stmt)}
 
 
 def last_zone(dsn: str) -> str | None:
     """The zone of the newest claim (None: no claim yet, or one made before zones were
     recorded)."""
     stmt = select(BeatDispatch.zone).order_by(BeatDispatch.claimed_at.desc()).limit(1)
-    try:
-        with session(dsn) as s:
-            return s.execute(stmt).scalar_one_or_none()
-    except DBAPIError as exc:
-        raise unavailable(exc) from None
+    with reading(dsn) as s:
+        return s.execute(stmt).scalar_one_or_none()
 
 
 def claim(
@@ -88,11 +81,8 @@ def claim(
         .on_conflict_do_nothing(index_elements=["entry", "scheduled_for"])
         .returning(BeatDispatch.entry)
     )
-    try:
-        with session(dsn) as s, s.begin():
-            return s.execute(stmt).first() is not None
-    except DBAPIError as exc:
-        raise unavailable(exc) from None
+    with writing(dsn) as s:
+        return s.execute(stmt).first() is not None
 
 
 def mark(
@@ -116,15 +106,12 @@ def mark(
         values["run_id"] = run_id
     if detail is not None:
         values["detail"] = detail
-    try:
-        with session(dsn) as s, s.begin():
-            s.execute(
-                update(BeatDispatch)
-                .where(BeatDispatch.entry == entry, BeatDispatch.scheduled_for == scheduled_for)
-                .values(**values)
-            )
-    except DBAPIError as exc:
-        raise unavailable(exc) from None
+    with writing(dsn) as s:
+        s.execute(
+            update(BeatDispatch)
+            .where(BeatDispatch.entry == entry, BeatDispatch.scheduled_for == scheduled_for)
+            .values(**values)
+        )
 
 
 def record_failed_send(
@@ -148,20 +135,17 @@ def record_failed_send(
         error_type=type(error).__name__,
         error_message=str(error)[:2000],
     )
-    try:
-        with session(dsn) as s, s.begin():
-            row = new_row(start, now, **_end(end))
-            s.add(row)
-            s.flush()
-            run_id = int(row.id)
-            s.execute(
-                update(BeatDispatch)
-                .where(BeatDispatch.entry == entry, BeatDispatch.scheduled_for == scheduled_for)
-                .values(outcome=SEND_FAILED, run_id=run_id, detail=str(error)[:2000])
-            )
-            return run_id
-    except DBAPIError as exc:
-        raise unavailable(exc) from None
+    with writing(dsn) as s:
+        row = new_row(start, now, **_end(end))
+        s.add(row)
+        s.flush()
+        run_id = int(row.id)
+        s.execute(
+            update(BeatDispatch)
+            .where(BeatDispatch.entry == entry, BeatDispatch.scheduled_for == scheduled_for)
+            .values(outcome=SEND_FAILED, run_id=run_id, detail=str(error)[:2000])
+        )
+        return run_id
 
 
 def record_missed(
@@ -178,43 +162,40 @@ def record_missed(
     already claimed (sent, or recorded) is left alone. Returns the new rows' ids."""
     ids: list[int] = []
     start = RunStart(task=task, trigger=Trigger.BEAT, params=dict(params))
-    try:
-        with session(dsn) as s, s.begin():
-            for when in occurrences:
-                now = clock.now()
-                got = s.execute(
-                    insert(BeatDispatch)
-                    .values(
-                        entry=entry,
-                        scheduled_for=when,
-                        claimed_at=now,
-                        claimed_by=claimant(),
-                        task=task,
-                        outcome=MISSED,
-                        detail=summary,
-                    )
-                    .on_conflict_do_nothing(index_elements=["entry", "scheduled_for"])
-                    .returning(BeatDispatch.entry)
-                ).first()
-                if got is None:
-                    continue
-                end = RunEnd(
-                    status=RunStatus.MISSED,
-                    finished_at=now,
-                    duration_s=0.0,
-                    summary=f"missed {entry} due {when:%Y-%m-%d %H:%M:%SZ}: {summary}",
+    with writing(dsn) as s:
+        for when in occurrences:
+            now = clock.now()
+            got = s.execute(
+                insert(BeatDispatch)
+                .values(
+                    entry=entry,
+                    scheduled_for=when,
+                    claimed_at=now,
+                    claimed_by=claimant(),
+                    task=task,
+                    outcome=MISSED,
+                    detail=summary,
                 )
-                row = new_row(start, when, **_end(end))
-                s.add(row)
-                s.flush()
-                ids.append(int(row.id))
-                s.execute(
-                    update(BeatDispatch)
-                    .where(BeatDispatch.entry == entry, BeatDispatch.scheduled_for == when)
-                    .values(run_id=int(row.id))
-                )
-    except DBAPIError as exc:
-        raise unavailable(exc) from None
+                .on_conflict_do_nothing(index_elements=["entry", "scheduled_for"])
+                .returning(BeatDispatch.entry)
+            ).first()
+            if got is None:
+                continue
+            end = RunEnd(
+                status=RunStatus.MISSED,
+                finished_at=now,
+                duration_s=0.0,
+                summary=f"missed {entry} due {when:%Y-%m-%d %H:%M:%SZ}: {summary}",
+            )
+            row = new_row(start, when, **_end(end))
+            s.add(row)
+            s.flush()
+            ids.append(int(row.id))
+            s.execute(
+                update(BeatDispatch)
+                .where(BeatDispatch.entry == entry, BeatDispatch.scheduled_for == when)
+                .values(run_id=int(row.id))
+            )
     return ids
 
 
@@ -230,11 +211,8 @@ def unsettled(dsn: str, *, before: datetime) -> list[tuple[str, datetime, str]]:
         BeatDispatch.claimed_by != claimant(),
         BeatDispatch.claimed_at < before,
     )
-    try:
-        with session(dsn) as s:
-            return [(e, w, b) for e, w, b in s.execute(stmt)]
-    except DBAPIError as exc:
-        raise unavailable(exc) from None
+    with reading(dsn) as s:
+        return [(e, w, b) for e, w, b in s.execute(stmt)]
 
 
 def take_over(dsn: str, entry: str, scheduled_for: datetime, *, was: str) -> bool:
@@ -251,21 +229,15 @@ def take_over(dsn: str, entry: str, scheduled_for: datetime, *, was: str) -> boo
         .values(claimed_by=claimant(), claimed_at=clock.now())
         .returning(BeatDispatch.entry)
     )
-    try:
-        with session(dsn) as s, s.begin():
-            return s.execute(stmt).first() is not None
-    except DBAPIError as exc:
-        raise unavailable(exc) from None
+    with writing(dsn) as s:
+        return s.execute(stmt).first() is not None
 
 
 def run_recorded(dsn: str, celery_task_id: str) -> bool:
     """Whether a worker has recorded a run of this Celery task id."""
-    try:
-        with session(dsn) as s:
-            stmt = select(JobRun.id).where(JobRun.celery_task_id == celery_task_id).limit(1)
-            return s.execute(stmt).first() is not None
-    except DBAPIError as exc:
-        raise unavailable(exc) from None
+    with reading(dsn) as s:
+        stmt = select(JobRun.id).where(JobRun.celery_task_id == celery_task_id).limit(1)
+        return s.execute(stmt).first() is not None
 
 
 def settle_missed(
@@ -287,20 +259,17 @@ def settle_missed(
         duration_s=0.0,
         summary=f"missed {entry} due {scheduled_for:%Y-%m-%d %H:%M:%SZ}: {summary}",
     )
-    try:
-        with session(dsn) as s, s.begin():
-            row = new_row(start, scheduled_for, **_end(end))
-            s.add(row)
-            s.flush()
-            s.execute(
-                update(BeatDispatch)
-                .where(
-                    BeatDispatch.entry == entry,
-                    BeatDispatch.scheduled_for == scheduled_for,
-                    BeatDispatch.claimed_by == claimant(),
-                )
-                .values(outcome=MISSED, run_id=int(row.id), detail=summary)
+    with writing(dsn) as s:
+        row = new_row(start, scheduled_for, **_end(end))
+        s.add(row)
+        s.flush()
+        s.execute(
+            update(BeatDispatch)
+            .where(
+                BeatDispatch.entry == entry,
+                BeatDispatch.scheduled_for == scheduled_for,
+                BeatDispatch.claimed_by == claimant(),
             )
-            return int(row.id)
-    except DBAPIError as exc:
-        raise unavailable(exc) from None
+            .values(outcome=MISSED, run_id=int(row.id), detail=summary)
+        )
+        return int(row.id)

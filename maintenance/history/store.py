@@ -74,6 +74,17 @@ def reading(dsn: str) -> Iterator[Session]:
         raise unavailable(exc) from None
 
 
+@contextlib.contextmanager
+def writing(dsn: str) -> Iterator[Session]:
+    """A session in one transaction (committed when the block ends, rolled back if it
+    raises), its database errors coming out as ours (unavailable / schema)."""
+    try:
+        with session(dsn) as s, s.begin():
+            yield s
+    except DBAPIError as exc:
+        raise unavailable(exc) from None
+
+
 class HistorySchemaError(PermanentError):
     """The job-history database's tables are not what this version expects."""
 
