@@ -110,7 +110,7 @@ def run(ctx: RunContext, params: WindowParams, lookup: Lookup) -> Result:
         force_reason=force,
     )
     if params.dry_run:
-        return _dry_run(result, ordered, after, reasons, force, sp)
+        return _dry_run(result, entries, kind, after, reasons, force, sp)
     recorded = "; ".join(
         r for r in (params.reason, f"forced despite blackout: {force}" if force else None) if r
     )
@@ -167,25 +167,23 @@ def _blackout_check(result: Result, reasons: Sequence[str], force: str | None) -
 
 def _dry_run(
     result: Result,
-    ordered: list[Entry],
+    entries: list[Entry],
+    kind: WindowKind,
     after: Mapping[str, tuple[str, ...]],
     reasons: list[str],
     force: str | None,
     sp: plan.Span,
 ) -> Result:
-    decisions = [
-        plan.decide(
-            e,
-            window_steps=ordered,
-            outcomes={},
-            blackouts=reasons,
-            force_reason=force,
-            now=sp.start,
-            buffer_start=sp.buffer_start,
-            after=after,
-        )
-        for e in ordered
-    ]
+    decisions = plan.plan(
+        entries,
+        kind,
+        outcomes={},
+        blackouts=reasons,
+        force_reason=force,
+        now=sp.start,
+        buffer_start=sp.buffer_start,
+        after=after,
+    )
     for d in decisions:
         observed = d.skip or (
             f"runs after {', '.join(d.waits_for)} succeeds" if d.waits_for else "runs"
