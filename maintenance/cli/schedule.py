@@ -123,6 +123,58 @@ def plan_document(
         }
 
     pub = facts.publication
+    nights: list[dict[str, Any]] = [
+        {
+            "kind": str(w.kind),
+            "date": w.day.isoformat(),
+            "start": times(w.start),
+            "end": times(w.end),
+            "blackouts": list(w.blackouts),
+            "steps": _steps(w, steps, zone, times),
+        }
+        for w in plan.windows(begin, end, zone, facts)
+    ]
+    sent = [
+        {
+            "name": p.entry.name,
+            "task": p.entry.task,
+            "kwargs": dict(p.entry.kwargs),
+            "queue": p.entry.queue,
+            "window": p.entry.window,
+            "slot": p.entry.slot,
+            "announces": p.entry.announces,
+            "cron": p.entry.cron,
+            "disruptive": p.entry.disruptive,
+            **times(p.at),
+            "skipped": p.skip is not None,
+            "skip_reason": p.skip,
+            "by": "beat",
+        }
+        for p in plan.occurrences(calendar, begin, end, zone, facts)
+    ]
+    # the windows' steps at their planned times, as their runs will decide them
+    planned = [
+        {
+            "name": st["name"],
+            "task": st["task"],
+            "kwargs": st["kwargs"],
+            "queue": None,
+            "window": w["kind"],
+            "slot": st["slot"],
+            "announces": None,
+            "cron": st["cron"],
+            "disruptive": st["disruptive"],
+            "local": st["local"],
+            "utc": st["utc"],
+            "skipped": st["skipped"],
+            "skip_reason": st["skip_reason"],
+            "by": "window.run",
+        }
+        for w in nights
+        for st in w["steps"]
+        if st["utc"] is not None
+    ]
+    runs = sorted([*sent, *planned], key=lambda r: r["utc"])  # stable: beat's first
     return {
         "zone": zone.key,
         "blackouts": {
@@ -133,34 +185,8 @@ def plan_document(
                 "unknown": pub.unknown,
             },
         },
-        "windows": [
-            {
-                "kind": str(w.kind),
-                "date": w.day.isoformat(),
-                "start": times(w.start),
-                "end": times(w.end),
-                "blackouts": list(w.blackouts),
-                "steps": _steps(w, steps, zone, times),
-            }
-            for w in plan.windows(begin, end, zone, facts)
-        ],
-        "runs": [
-            {
-                "name": p.entry.name,
-                "task": p.entry.task,
-                "kwargs": dict(p.entry.kwargs),
-                "queue": p.entry.queue,
-                "window": p.entry.window,
-                "slot": p.entry.slot,
-                "announces": p.entry.announces,
-                "cron": p.entry.cron,
-                "disruptive": p.entry.disruptive,
-                **times(p.at),
-                "skipped": p.skip is not None,
-                "skip_reason": p.skip,
-            }
-            for p in plan.occurrences(calendar, begin, end, zone, facts)
-        ],
+        "windows": nights,
+        "runs": runs,
         "intervals": [
             {"name": e.name, "task": e.task, "every_s": e.every_s, "expires_s": e.expires_s}
             for e in calendar
@@ -192,6 +218,7 @@ def _steps(
                 "task": d.entry.task,
                 "kwargs": dict(d.entry.kwargs),
                 "slot": d.slot,
+                "cron": d.entry.cron,
                 "disruptive": d.entry.disruptive,
                 **planned,
                 "after": list(d.waits_for),
@@ -235,7 +262,7 @@ def show(doc: dict[str, Any], zone: ZoneInfo) -> None:
     rows: list[Any] = []
     by_start = {(w["kind"], w["start"]["utc"]): w for w in doc["windows"]}
     for r in doc["runs"]:
-        if _hourly(r):
+        if _hourly(r) or r["by"] != "beat":  # steps: under their window's row
             continue
         rows.append(
             [
