@@ -9,13 +9,18 @@ Where each series comes from (docs/capacity.md):
   results' ``figures.database_size_bytes``; every backup manifest's
   ``database_size_bytes`` (the monthly ones reach back a year);
 - a backup tier's bytes: ``backup.create`` results' ``figures.tier_bytes`` (the tier's
-  backups on disk once the new one is written), and the inventory now;
+  backups on disk once the new one is written);
 - free disk of the backup and log roots: the health samples' ``host:diskFree`` (every
-  5 minutes, kept MAINT_HEALTH_SAMPLE_RETENTION_DAYS), and ``shutil.disk_usage`` now;
+  5 minutes, kept MAINT_HEALTH_SAMPLE_RETENTION_DAYS);
 - log volume, per log host: ``logs.report`` (daily) and ``logs.cleanup`` (weekly)
-  results' ``figures.disk_usage_bytes``, and the local log root now;
-- Redis memory: ``cache.stats`` results' ``figures.used_memory_bytes`` (daily), the
-  health samples' ``cache:usedMemory``, and ``INFO memory`` now (with ``maxmemory``).
+  results' ``figures.disk_usage_bytes``;
+- Redis memory: ``cache.stats`` results' ``figures.used_memory_bytes`` (daily) and the
+  health samples' ``cache:usedMemory``; its limit is ``maxmemory``, read now (INFO).
+
+A series the history holds nothing of gets one reading taken now (the inventory, the
+log root, ``shutil.disk_usage``, ``INFO memory``), and the forecast says the history is
+short. Only then: a reading now beside a recorded history would be a second way of
+measuring the same thing, and a disagreement between the two is not a trend.
 """
 
 from __future__ import annotations
@@ -226,12 +231,14 @@ def read(settings: Settings, now: datetime | None = None) -> Facts:
     for tier, readings in f.tiers.items():
         mine = [Point(r["at"], float(r["value"])) for r in rows if r["tier"] == tier]
         readings.add(mine, "backup.create runs")
-    try:
-        for tier, size in tier_bytes(settings.backup_root).items():
-            f.tiers[tier].add([Point(now, float(size))], "the inventory now")
-    except (MaintenanceError, OSError) as exc:
-        for readings in f.tiers.values():
-            readings.problems.append(f"the inventory not read: {_problem(exc)}")
+    if any(not r.points for r in f.tiers.values()):
+        try:
+            for tier, size in tier_bytes(settings.backup_root).items():
+                if not f.tiers[tier].points:
+                    f.tiers[tier].add([Point(now, float(size))], "the inventory now")
+        except (MaintenanceError, OSError) as exc:
+            for readings in f.tiers.values():
+                readings.problems.append(f"the inventory not read: {_problem(exc)}")
 
     for task, figure in LOG_VOLUME:
         for r in history(task, figure, []):
@@ -239,10 +246,10 @@ def read(settings: Settings, now: datetime | None = None) -> Facts:
             f.logs.setdefault(host, Readings()).add(
                 [Point(r["at"], float(r["value"]))], f"{task} runs"
             )
-    if settings.log_root.is_dir() and not settings.log_root.is_symlink():
-        f.logs.setdefault(settings.log_host, Readings()).add(
-            [Point(now, float(disk_usage(settings.log_root)))], "the log root now"
-        )
+    root = settings.log_root
+    if settings.log_host not in f.logs and root.is_dir() and not root.is_symlink():
+        f.logs[settings.log_host] = Readings()
+        f.logs[settings.log_host].add([Point(now, float(disk_usage(root)))], "the log root now")
 
     for task, figure in REDIS_MEMORY:
         rows = history(task, figure, [f.redis])
@@ -262,16 +269,21 @@ def read(settings: Settings, now: datetime | None = None) -> Facts:
         (f.backup_disk_free, settings.backup_root),
         (f.log_disk_free, settings.log_root),
     ):
+        if readings.points:
+            continue
         try:
             readings.add([Point(now, float(disk_free(root)))], "disk now")
         except OSError as exc:
             readings.problems.append(f"disk not read: {_problem(exc)}")
 
+    # maxmemory is the limit, read now whatever the history holds; used_memory only
+    # when the history has none
     try:
         used, maxmemory = redis_memory(settings.cache_url.get_secret_value())
     except (MaintenanceError, OSError) as exc:
         f.redis.problems.append(f"the cache not read now: {_problem(exc)}")
     else:
-        f.redis.add([Point(now, float(used))], "INFO memory now")
+        if not f.redis.points:
+            f.redis.add([Point(now, float(used))], "INFO memory now")
         f.maxmemory, f.maxmemory_source = maxmemory, "Redis maxmemory (INFO, now)"
     return f
