@@ -206,7 +206,7 @@ def amount(value: float, unit: str) -> str:
     if unit != "bytes":
         return f"{value:,.1f} {unit}"
     for size, name in ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
-        if abs(value) >= size:
+        if abs(value) >= size * 0.9995:  # 999,999,999.9 bytes is "1.0 GB", not "1000.0 MB"
             return f"{value / size:.1f} {name}"
     return f"{value:.0f} B"
 
@@ -260,13 +260,18 @@ def forecast(series: Series, policy: Policy, now: datetime) -> Forecast:
     if limit is None:
         return done(
             "no_limit",
-            f"{trend}, now {amount(pts[-1].value, series.unit)}; no limit known "
-            f"({series.limit_source})",
+            f"{trend}, now {amount(pts[-1].value, series.unit)}; no limit: {series.limit_source}",
             fit=fit,
         )
     towards = fit.slope_per_day > 0 if up else fit.slope_per_day < 0
     if not fit.significant or not towards:
-        why = "no clear trend" if not fit.significant else ("shrinking" if up else "growing")
+        why = (
+            "flat"
+            if fit.slope_per_day == 0
+            else "no clear trend"
+            if not fit.significant
+            else ("shrinking" if up else "growing")
+        )
         return done(
             "never",
             f"{why} ({trend}): does not reach {amount(limit, series.unit)} ({series.limit_source})",

@@ -77,7 +77,7 @@ def series_of(f: capacity_facts.Facts, limits: Limits) -> list[Series]:
             limits.database,
             "MAINT_CAPACITY_DATABASE_LIMIT_BYTES"
             if limits.database
-            else "no limit set (MAINT_CAPACITY_DATABASE_LIMIT_BYTES)",
+            else "MAINT_CAPACITY_DATABASE_LIMIT_BYTES is not set",
         )
     ]
     for tier, r in f.tiers.items():
@@ -127,7 +127,7 @@ def series_of(f: capacity_facts.Facts, limits: Limits) -> list[Series]:
     if f.maxmemory:
         redis_limit, redis_source = float(f.maxmemory), f.maxmemory_source
     elif f.maxmemory == 0:
-        redis_limit, redis_source = None, "maxmemory is 0: the cache is unbounded (set one)"
+        redis_limit, redis_source = None, "Redis maxmemory is 0, the cache is unbounded: set one"
     else:
         redis_limit, redis_source = None, "maxmemory unknown: the cache was not read now"
     out.append(

@@ -173,3 +173,34 @@ def test_a_bad_budget_is_a_configuration_error(maint_env: dict[str, str]) -> Non
     res = run_cli("capacity", env=maint_env | {"MAINT_CAPACITY_TIER_BUDGETS_GB": '{"daily": 5}'})
     assert res.returncode == 2
     assert "MAINT_CAPACITY_TIER_BUDGETS_GB: needs exactly the tiers" in res.stderr
+
+
+def test_backup_create_records_what_the_forecast_reads(
+    clean_history: str, target_db: str, tmp_path: Path
+) -> None:
+    """The real backup.create records its tier's bytes and the database's size; the
+    forecast reads them (not a reading of its own) for that tier."""
+    s = load_settings(backup_root=tmp_path / "backups", log_root=tmp_path / "logs")
+    spec = catalog.get("backup.create")
+    first = runner.execute(
+        spec, {"tier": "daily", "verify": "none"}, settings=s, trigger=Trigger.CLI
+    )
+    second = runner.execute(
+        spec, {"tier": "daily", "verify": "none"}, settings=s, trigger=Trigger.CLI
+    )
+    assert first.status is second.status is RunStatus.SUCCEEDED, second.summary
+    f1, f2 = first.result["figures"], second.result["figures"]  # type: ignore[index]
+    assert f1["tier_bytes"] == f1["size_bytes"]
+    assert f2["tier_bytes"] == f1["size_bytes"] + f2["size_bytes"]
+    assert f2["database_size_bytes"] > 0
+    outcome = runner.execute(catalog.get("capacity.forecast"), {}, settings=s, trigger=Trigger.CLI)
+    series = by_key(outcome.result)  # type: ignore[arg-type]
+    daily = series["backup_tier:daily"]
+    assert daily["source"] == "backup.create runs (2)"
+    assert daily["current"] == f2["tier_bytes"]  # one point a day: the day's largest
+    assert daily["verdict"] == "not_enough_data"
+    assert "the history is short" not in daily["note"]
+    assert series["database_size"]["source"].startswith(
+        "backup.create runs (2); backup manifests (2)"
+    )
+    assert "the history is short" in series["backup_tier:weekly"]["note"]
