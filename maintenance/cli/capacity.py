@@ -10,6 +10,7 @@ import typer
 from maintenance.capacity.fit import amount
 from maintenance.cli.fit import Column, Grid, Note
 from maintenance.cli.verb import run_task
+from maintenance.errors import BadInput
 
 
 def capacity(as_json: bool = typer.Option(False, "--json", help="Print the run as JSON.")) -> None:
@@ -52,13 +53,19 @@ def smoke(
         help="Record the response times as the performance baseline "
         "(test.baseline) and compare them with the trailing weeks'.",
     ),
-    repeat: int = typer.Option(3, "--repeat", help="With --baseline: times each request is sent."),
+    repeat: int | None = typer.Option(
+        None, "--repeat", help="With --baseline: times each request is sent (default 3)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the run as JSON."),
 ) -> None:
     """The application's smoke checks against MAINT_API_URL (test.smoke), each timed; with
     --baseline, the performance baseline (test.baseline)."""
     if baseline:
-        run_task("test.baseline", {"repeat": repeat}, as_json, smoke_tables)
+        run_task(
+            "test.baseline", {} if repeat is None else {"repeat": repeat}, as_json, smoke_tables
+        )
+    elif repeat is not None:
+        raise BadInput("--repeat goes with --baseline (test.smoke sends each request once)")
     else:
         run_task("test.smoke", {}, as_json, smoke_tables)
 

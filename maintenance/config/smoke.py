@@ -5,11 +5,16 @@ regression of the performance baseline."""
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from maintenance.config._base import Section
+
+#: How long test.smoke may spend if every request times out: under its 300 s soft limit.
+SMOKE_BUDGET_S = 240
+#: The same for test.baseline (every request sent ``repeat`` times): under its 600 s.
+BASELINE_BUDGET_S = 540
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9 _.-]{0,62}$")
 
@@ -34,6 +39,14 @@ class SmokeRequest(BaseModel):
         if not _NAME.match(value):
             raise ValueError("must be lower-case letters, digits, spaces, '_', '.', '-'")
         return value
+
+    @model_validator(mode="after")
+    def _smoke_method_fits(self) -> Self:
+        if self.body is not None and self.method != "POST":
+            raise ValueError(f"body: only a POST sends one, not {self.method}")
+        if self.keys and self.method == "HEAD":
+            raise ValueError("keys: a HEAD answer has no body to hold them")
+        return self
 
     @field_validator("path")
     @classmethod
@@ -131,3 +144,14 @@ class SmokeSection(Section):
     @classmethod
     def _smoke_requests(cls, value: Any) -> tuple[SmokeRequest, ...]:
         return parse_requests(value)
+
+    @model_validator(mode="after")
+    def _smoke_fits_its_time_limit(self) -> Self:
+        worst = len(self.smoke_requests) * self.smoke_timeout_s
+        if worst > SMOKE_BUDGET_S:
+            raise ValueError(
+                f"MAINT_SMOKE_REQUESTS ({len(self.smoke_requests)}) x MAINT_SMOKE_TIMEOUT_S "
+                f"({self.smoke_timeout_s:g} s) is {worst:g} s: more than the {SMOKE_BUDGET_S} s "
+                "test.smoke may take if every request times out"
+            )
+        return self

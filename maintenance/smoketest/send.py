@@ -46,7 +46,7 @@ def send(client: httpx.Client, base_url: str, req: SmokeRequest, timeout_s: floa
         with client.stream(
             req.method,
             url,
-            json=req.body if req.body is not None else None,
+            json=req.body,
             timeout=httpx.Timeout(timeout_s),
         ) as resp:
             body = b""

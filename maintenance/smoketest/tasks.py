@@ -8,6 +8,8 @@ from datetime import timedelta
 from pydantic import Field
 
 from maintenance import clock, redact
+from maintenance.config.smoke import BASELINE_BUDGET_S
+from maintenance.errors import ParamError
 from maintenance.results import Result
 from maintenance.smoketest import judge, record
 from maintenance.smoketest.send import send_all
@@ -69,6 +71,13 @@ def baseline(ctx: RunContext, params: BaselineParams) -> Result:
     """The smoke requests' response times, recorded as this week's performance baseline
     and compared with the medians of the trailing MAINT_SMOKE_BASELINE_WEEKS weeks."""
     s = ctx.settings
+    worst = params.repeat * len(s.smoke_requests) * s.smoke_timeout_s
+    if worst > BASELINE_BUDGET_S:
+        raise ParamError(
+            f"test.baseline: repeat {params.repeat} x {len(s.smoke_requests)} requests x "
+            f"{s.smoke_timeout_s:g} s is {worst:g} s if every request times out, more than "
+            f"{BASELINE_BUDGET_S} s: send them fewer times"
+        )
     now = clock.now()
     result, times = _smoke(ctx, params.repeat)
     policy = judge.Policy(s.smoke_baseline_weeks, s.smoke_regression_pct, s.smoke_regression_min_ms)

@@ -149,6 +149,13 @@ def test_maint_smoke_and_a_bad_request_setting(
         doc = json.loads(res.stdout)
         assert doc["task"] == "test.baseline"
         assert doc["result"]["figures"]["baseline"]["previous_runs"] == []
+    res = run_cli("smoke", "--repeat", "2", env=env)
+    assert res.returncode == 2 and "--repeat goes with --baseline" in res.stderr
+    res = run_cli(
+        "run", "test.baseline", "-p", "repeat=20", env=env | {"MAINT_SMOKE_TIMEOUT_S": "10"}
+    )
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "more than 540 s: send them fewer times" in res.stdout + res.stderr
     bad = '[{"name": "health", "path": "/api/health"}, {"name": "report", "path": "/r", "stauts": 200}]'
     res = run_cli("smoke", env=env | {"MAINT_SMOKE_REQUESTS": bad})
     assert res.returncode == 2

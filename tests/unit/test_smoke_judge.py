@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +43,8 @@ def test_the_default_requests_are_the_playbooks_three() -> None:
         ('[{"name": "a", "path": "/a", "status": 999}]', "item 1 ('a'): status:"),
         ('[{"name": "a", "path": "/a", "statuss": 200}]', "item 1 ('a'): statuss: unknown key"),
         ('[{"name": "a", "path": "/a"}, {"name": "a", "path": "/b"}]', "a given twice"),
+        ('[{"name": "a", "path": "/a", "body": {"x": 1}}]', "body: only a POST sends one, not GET"),
+        ('[{"name": "a", "method": "HEAD", "path": "/a", "keys": ["x"]}]', "keys: a HEAD answer"),
     ],
 )
 def test_a_bad_request_list_names_the_bad_item(
@@ -91,3 +94,14 @@ def test_no_baseline_yet_then_the_median_of_the_trailing_runs() -> None:
     assert (c.verdict, c.samples) == ("not_measured", 1)
     (c,) = compare({"health": 40.0}, prev(None, None), policy)
     assert c.verdict == "no_baseline"
+
+
+def test_requests_that_could_outlast_the_tasks_time_limit_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    many = [{"name": f"r{i}", "path": f"/r{i}"} for i in range(25)]
+    monkeypatch.setenv("MAINT_SMOKE_REQUESTS", json.dumps(many))
+    with pytest.raises(ConfigError, match=r"\(25\) x MAINT_SMOKE_TIMEOUT_S \(10 s\) is 250 s"):
+        load_settings()
+    monkeypatch.setenv("MAINT_SMOKE_TIMEOUT_S", "9")
+    assert len(load_settings().smoke_requests) == 25
