@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import time_machine
 from maintenance import catalog, clock, runner
 from maintenance.config import load_settings
 from maintenance.results import RunStatus, Trigger
-from tests.conftest import history_rows, run_cli
+from tests.conftest import history_rows, run_cli, start_worker
 from tests.smoke_api import smoke_api
 
 pytestmark = pytest.mark.integration
@@ -161,3 +162,25 @@ def test_maint_smoke_and_a_bad_request_setting(
     assert res.returncode == 2
     assert "MAINT_SMOKE_REQUESTS: item 2 ('report'): stauts: unknown key" in res.stderr
     assert RunStatus.FAILED.exit_code == 1
+
+
+@pytest.mark.worker
+def test_test_smoke_on_a_real_worker(
+    clean_history: str, maint_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Sent to a worker of its own (its own queue, pointed at the stand-in) and waited for:
+    the task is registered, runs there and is recorded with trigger adhoc."""
+    with smoke_api() as api:
+        env = maint_env | {
+            "MAINT_API_URL": api.url,
+            "MAINT_QUEUE": f"{maint_env['MAINT_QUEUE']}-smoke",
+        }
+        w = start_worker(env, tmp_path / "worker.log", concurrency=1)
+        try:
+            res = run_cli("run", "test.smoke", "--enqueue", "--wait", "--json", env=env)
+        finally:
+            w.stop()
+        assert res.returncode == 0, res.stdout + res.stderr + w.log()[-2000:]
+        assert ("GET", "/api/schedule") in api.requests
+    (row,) = history_rows("task = 'test.smoke'")
+    assert row["trigger"] == "adhoc" and row["status"] == "succeeded"
