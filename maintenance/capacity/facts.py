@@ -76,6 +76,8 @@ class Facts:
     log_disk_free: Readings = field(default_factory=Readings)
     #: log host -> its log folder's bytes
     logs: dict[str, Readings] = field(default_factory=dict)
+    #: Why the log runs could not be read (no host known then).
+    log_problems: list[str] = field(default_factory=list)
     redis: Readings = field(default_factory=Readings)
     #: Redis maxmemory now (0: unbounded; None: not read), and where it came from.
     maxmemory: int | None = None
@@ -240,8 +242,9 @@ def read(settings: Settings, now: datetime | None = None) -> Facts:
             for readings in f.tiers.values():
                 readings.problems.append(f"the inventory not read: {_problem(exc)}")
 
+    unread_logs = Readings()
     for task, figure in LOG_VOLUME:
-        for r in history(task, figure, []):
+        for r in history(task, figure, [unread_logs]):
             host = str(r["host"] or settings.log_host)
             f.logs.setdefault(host, Readings()).add(
                 [Point(r["at"], float(r["value"]))], f"{task} runs"
@@ -250,6 +253,8 @@ def read(settings: Settings, now: datetime | None = None) -> Facts:
     if settings.log_host not in f.logs and root.is_dir() and not root.is_symlink():
         f.logs[settings.log_host] = Readings()
         f.logs[settings.log_host].add([Point(now, float(disk_usage(root)))], "the log root now")
+
+    f.log_problems = unread_logs.problems
 
     for task, figure in REDIS_MEMORY:
         rows = history(task, figure, [f.redis])

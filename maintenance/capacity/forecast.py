@@ -102,7 +102,7 @@ def series_of(f: capacity_facts.Facts, limits: Limits) -> list[Series]:
             _short(f.backup_disk_free),
         )
     )
-    for host, r in sorted(f.logs.items()) or [("", Readings())]:
+    for host, r in sorted(f.logs.items()) or [("", Readings(problems=f.log_problems))]:
         out.append(
             _series(
                 f"log_volume:{host}" if host else "log_volume",

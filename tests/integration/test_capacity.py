@@ -204,3 +204,27 @@ def test_backup_create_records_what_the_forecast_reads(
         "backup.create runs (2); backup manifests (2)"
     )
     assert "the history is short" in series["backup_tier:weekly"]["note"]
+
+
+def test_an_unreadable_history_is_said_per_series_not_raised(
+    services: None, tmp_path: Path, maint_env: dict[str, str]
+) -> None:
+    from maintenance.capacity import facts as capacity_facts
+    from maintenance.capacity.fit import Policy
+    from maintenance.capacity.forecast import Limits, judge
+
+    missing = maint_env["MAINT_HISTORY_DSN"].rsplit("/", 1)[0] + "/maint_test_no_such_db"
+    s = load_settings(
+        history_dsn=missing, backup_root=tmp_path / "backups", log_root=tmp_path / "logs"
+    )
+    result = judge(capacity_facts.read(s), Limits.of(s), Policy()).to_dict()
+    series = by_key(result)
+    db = series["database_size"]
+    assert db["verdict"] == "unreadable" and db["status"] == "warn"
+    assert db["note"].startswith("no readings: db.stats runs not read: ")
+    assert series["log_volume"]["verdict"] == "unreadable"
+    assert "logs.report runs not read" in series["log_volume"]["note"]
+    # what can be read now is read now, and said to be short
+    assert series["backup_disk_free"]["n_points"] == 1
+    assert "the history is short" in series["backup_disk_free"]["note"]
+    assert "2 not readable" in result["summary"]
