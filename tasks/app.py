@@ -89,6 +89,7 @@ def create_app() -> Celery:
         include=[
             "tasks.backup",
             "tasks.cache",
+            "tasks.capacity",
             "tasks.db",
             "tasks.diag",
             "tasks.health",
@@ -97,6 +98,7 @@ def create_app() -> Celery:
             "tasks.restore",
             "tasks.security",
             "tasks.signals",
+            "tasks.smoke",
             "tasks.window",
         ],
     )

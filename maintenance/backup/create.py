@@ -219,6 +219,10 @@ def create(ctx: RunContext, params: CreateParams) -> Result:
         "counts": stat_counts,
         "tables": len(table_counts),
         "rows": sum(table_counts.values()),
+        # for capacity.forecast: the database's size, and the tier's backups on disk
+        # now that this one is written (before retention deletes any)
+        "database_size_bytes": int(facts["database_size_bytes"]),
+        "tier_bytes": sum(b.size_bytes for b in inv.of_tier(tier)) + written.size_bytes,
     }
 
     level = params.verify or DEFAULT_VERIFY[tier]

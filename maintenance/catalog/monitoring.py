@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from maintenance import diag
+from maintenance.capacity import forecast as capacity_forecast
 from maintenance.health import check as health_check
 from maintenance.health import deep as health_deep
 from maintenance.notify import tasks as notify_tasks
+from maintenance.smoketest import tasks as smoke_tasks
 from maintenance.taskspec import NoParams, TaskSpec
 from maintenance.window import run as window_run
 
@@ -133,6 +135,39 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         # the quarterly window lasts 8 hours; its steps have their own limits
         soft_time_limit=10 * 3600,
         time_limit=10 * 3600 + 600,
+        max_retries=0,
+    ),
+    # Capacity (docs/capacity.md): the quarterly audit's "capacity expansion (if needed)"
+    TaskSpec(
+        name="capacity.forecast",
+        func=capacity_forecast.run,
+        params=NoParams,
+        description="Database size, backup storage per tier, log volume, free disk and Redis "
+        "memory over time from the history; a least-squares growth rate and the date each "
+        "crosses its limit; warns when that is under MAINT_CAPACITY_WARN_DAYS away.",
+        soft_time_limit=600,
+        time_limit=660,
+        max_retries=0,
+    ),
+    # The weekly testing slot (docs/smoke.md)
+    TaskSpec(
+        name="test.smoke",
+        func=smoke_tasks.smoke,
+        params=NoParams,
+        description="The application's smoke checks (MAINT_SMOKE_REQUESTS) against "
+        "MAINT_API_URL: status and body keys of each answer, each timed and bounded.",
+        soft_time_limit=300,
+        time_limit=360,
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="test.baseline",
+        func=smoke_tasks.baseline,
+        params=smoke_tasks.BaselineParams,
+        description="The smoke requests' response times recorded as the performance "
+        "baseline and compared with the medians of the trailing weeks; warns on a regression.",
+        soft_time_limit=600,
+        time_limit=660,
         max_retries=0,
     ),
 )

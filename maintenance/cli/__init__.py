@@ -19,6 +19,7 @@ from maintenance.cli import (
     alerts,
     backups,
     cache,
+    capacity,
     db,
     demo,
     health,
@@ -63,6 +64,7 @@ history.register(app)
 restore.register(app)
 health.register(app)
 schedule.register(app)
+capacity.register(app)
 
 
 def command() -> Any:

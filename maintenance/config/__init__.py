@@ -25,6 +25,8 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     alerts      when a change of health, or a failed or lost run, is announced
     calendar    the calendar's blackouts: survey weeks, extra dates, the publication query
     beat        beat's leadership (standby poll, lock name) and what counts as on time
+    capacity    capacity.forecast: history needed, warning horizon, tier budgets
+    smoke       test.smoke and test.baseline: the requests, their timeout, regressions
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
 
@@ -67,6 +69,7 @@ from maintenance.config.backup import BackupSection
 from maintenance.config.beat import BeatSection
 from maintenance.config.cache import CacheSection
 from maintenance.config.calendar import CalendarSection
+from maintenance.config.capacity import CapacitySection
 from maintenance.config.core import CoreSection
 from maintenance.config.flower import FlowerSection
 from maintenance.config.health import HealthSection
@@ -77,6 +80,7 @@ from maintenance.config.offsite import OffsiteSection
 from maintenance.config.restore import RestoreSection
 from maintenance.config.retention import RetentionSection
 from maintenance.config.security import SecuritySection
+from maintenance.config.smoke import SmokeSection
 from maintenance.config.stats import StatsSection
 from maintenance.config.upkeep import UpkeepSection
 from maintenance.config.workers import WorkersSection
@@ -112,11 +116,15 @@ SECTIONS: tuple[type[Section], ...] = (
     AlertsSection,
     CalendarSection,
     BeatSection,
+    CapacitySection,
+    SmokeSection,
 )
 
 
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
+    SmokeSection,
+    CapacitySection,
     BeatSection,
     CalendarSection,
     AlertsSection,
