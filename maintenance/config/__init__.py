@@ -25,6 +25,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     alerts      when a change of health, or a failed or lost run, is announced
     calendar    the calendar's blackouts: survey weeks, extra dates, the publication query
     beat        beat's leadership (standby poll, lock name) and what counts as on time
+    report      the monthly report: its folder, whether it is sent, rows per table
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
 
@@ -74,6 +75,7 @@ from maintenance.config.logging import LoggingSection
 from maintenance.config.logs import LogsSection
 from maintenance.config.notify import NotifySection
 from maintenance.config.offsite import OffsiteSection
+from maintenance.config.report import ReportSection
 from maintenance.config.restore import RestoreSection
 from maintenance.config.retention import RetentionSection
 from maintenance.config.security import SecuritySection
@@ -112,11 +114,13 @@ SECTIONS: tuple[type[Section], ...] = (
     AlertsSection,
     CalendarSection,
     BeatSection,
+    ReportSection,
 )
 
 
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
+    ReportSection,
     BeatSection,
     CalendarSection,
     AlertsSection,
