@@ -58,7 +58,7 @@ def backup_sizes(backups: dict[str, Any]) -> str | None:
     if not made:
         return None
     with matplotlib.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(7.5, 2.8))
+        fig, ax = plt.subplots(figsize=(10, 3.2))
         for tier in sorted({b.get("tier") or "unknown" for b in made}):
             pts = [b for b in made if (b.get("tier") or "unknown") == tier]
             ax.plot(
@@ -71,7 +71,7 @@ def backup_sizes(backups: dict[str, Any]) -> str | None:
             )
         ax.set_ylabel("size (MB)")
         ax.set_title("Backup size")
-        ax.legend(loc="upper left", frameon=False)
+        ax.legend(loc="best", frameon=False)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
         return _svg(fig, "backup-size")
 
@@ -82,9 +82,10 @@ def backup_durations(backups: dict[str, Any]) -> str | None:
     if not runs:
         return None
     with matplotlib.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(7.5, 2.8))
-        for tier in sorted({b.get("tier") or "unknown" for b in runs}):
-            pts = [b for b in runs if (b.get("tier") or "unknown") == tier]
+        fig, ax = plt.subplots(figsize=(10, 3.2))
+        made = [b for b in runs if b.get("status") == "succeeded"]
+        for tier in sorted({b.get("tier") or "unknown" for b in made}):
+            pts = [b for b in made if (b.get("tier") or "unknown") == tier]
             ax.plot(
                 _x(pts),
                 [b["duration_s"] for b in pts],
@@ -105,7 +106,7 @@ def backup_durations(backups: dict[str, Any]) -> str | None:
             )
         ax.set_ylabel("duration (s)")
         ax.set_title("Backup duration")
-        ax.legend(loc="upper left", frameon=False)
+        ax.legend(loc="best", frameon=False)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
         return _svg(fig, "backup-duration")
 
@@ -116,7 +117,7 @@ def drill_rto(drills: dict[str, Any]) -> str | None:
     if not items:
         return None
     with matplotlib.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(7.5, 2.8))
+        fig, ax = plt.subplots(figsize=(10, 3.2))
         labels = [f"{d['started_at'][:10]}\nrun {d['run_id']}" for d in items]
         colours = ["#2ca02c" if d.get("rto_met") else "#d62728" for d in items]
         ax.bar(labels, [d["rto_s"] for d in items], color=colours)
@@ -135,7 +136,7 @@ def uptime(health: dict[str, Any]) -> str | None:
     if not comps:
         return None
     with matplotlib.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(7.5, 0.5 + 0.45 * len(comps)))
+        fig, ax = plt.subplots(figsize=(10, 1.0 + 0.45 * len(comps)))
         names = [c["component"] for c in comps]
         ax.barh(names, [c["uptime_pct"] for c in comps], color="#9ecae1", label="up (not failing)")
         ax.barh(names, [c["healthy_pct"] for c in comps], color="#3182bd", label="healthy (pass)")
@@ -146,11 +147,16 @@ def uptime(health: dict[str, Any]) -> str | None:
                 xytext=(3, -3),
                 textcoords="offset points",
             )
-        ax.set_xlim(0, 108)
+        # a scale that shows 99.6 % apart from 100 %, down to 0 when it must
+        low = min(c["healthy_pct"] for c in comps)
+        floor = 0.0 if low < 50 else max(0.0, 10 * int((low - 1) // 10))
+        ax.set_xlim(floor, 100 + (100 - floor) * 0.08)
         ax.invert_yaxis()
         ax.set_xlabel("% of samples")
         ax.set_title("Health: uptime per component")
-        ax.legend(loc="lower left", frameon=False, fontsize=7)
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2, frameon=False, fontsize=7
+        )
         return _svg(fig, "uptime")
 
 

@@ -233,7 +233,11 @@ def _failures(p: Page, d: dict[str, Any]) -> str:
                             if v
                         )
                     ),
-                    cell(x["action"]),
+                    cell(
+                        f"succeeded again in run {x['resolved_by']['run_id']} at {p.when(x['resolved_by']['at'])}"
+                        if x["resolved_by"]
+                        else x["action"]
+                    ),
                 ]
                 for x in f["items"]
             ],

@@ -17,7 +17,7 @@ from maintenance.errors import BadInput
 from maintenance.logs_setup import get_logger
 from maintenance.notify.deliver import configured_channels, send
 from maintenance.notify.message import Attachment, Message, Severity
-from maintenance.report import build, charts, facts, files, html
+from maintenance.report import build, facts, files, html
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
 from maintenance.units import human_bytes
@@ -67,6 +67,10 @@ class ApproveParams(Params):
 
 
 def render(settings: Any, data: dict[str, Any]) -> str:
+    # matplotlib is imported when a report is drawn, not by every `maint` command and
+    # worker that loads the catalog
+    from maintenance.report import charts
+
     return html.render(data, charts.all_charts(data), max_rows=settings.report_max_rows)
 
 
