@@ -21,8 +21,18 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 TIER_COLOURS = {"daily": "#1f77b4", "weekly": "#ff7f0e", "monthly": "#2ca02c"}
+
+
+def _tier(item: dict[str, Any]) -> str:
+    """A backup's tier as a series name: one of the three, or "other" (a label is never
+    taken from a parameter as it was typed)."""
+    tier = item.get("tier")
+    return tier if tier in TIER_COLOURS else "other"
+
+
 _RC: dict[Any, Any] = {
     "svg.fonttype": "path",  # text as paths: no font needed where it is opened
+    "text.parse_math": False,  # a "$" in a name is a dollar sign, not TeX
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -59,8 +69,8 @@ def backup_sizes(backups: dict[str, Any]) -> str | None:
         return None
     with matplotlib.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(10, 3.2))
-        for tier in sorted({b.get("tier") or "unknown" for b in made}):
-            pts = [b for b in made if (b.get("tier") or "unknown") == tier]
+        for tier in sorted({_tier(b) for b in made}):
+            pts = [b for b in made if _tier(b) == tier]
             ax.plot(
                 _x(pts),
                 [b["size_bytes"] / 1e6 for b in pts],
@@ -84,8 +94,8 @@ def backup_durations(backups: dict[str, Any]) -> str | None:
     with matplotlib.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(10, 3.2))
         made = [b for b in runs if b.get("status") == "succeeded"]
-        for tier in sorted({b.get("tier") or "unknown" for b in made}):
-            pts = [b for b in made if (b.get("tier") or "unknown") == tier]
+        for tier in sorted({_tier(b) for b in made}):
+            pts = [b for b in made if _tier(b) == tier]
             ax.plot(
                 _x(pts),
                 [b["duration_s"] for b in pts],

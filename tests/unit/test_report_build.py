@@ -346,3 +346,28 @@ def test_charts_are_inline_svg_of_their_own() -> None:
         svg = got[name]
         assert svg is not None and svg.startswith("<svg ") and "<?xml" not in svg
         assert 'href="http' not in svg and "<metadata" not in svg  # nothing links out
+
+
+def test_names_from_the_history_cannot_break_a_chart() -> None:
+    """A component named with TeX or markup draws as text; a tier nobody configured is
+    "other", never the typed value."""
+    start, end = build.span("2026-11", NY)
+    facts = Facts(
+        start=start,
+        end=end,
+        runs=[
+            run(
+                1,
+                "backup.create",
+                "succeeded",
+                start + timedelta(days=1),
+                params={"tier": "$\\frac{<script>"},
+                result={"figures": {"size_bytes": 5}},
+            ),
+        ],
+        samples=[sample(start, **{"$x^<b>": "fail", "api": "pass"})],
+    )
+    got = charts.all_charts(build.build(facts, ctx()))
+    assert got["backup_size"] is not None and got["uptime"] is not None
+    for svg in (got["backup_size"], got["uptime"]):
+        assert "<script" not in svg and "<b>" not in svg
