@@ -17,12 +17,15 @@ from zoneinfo import ZoneInfo
 
 from maintenance.errors import BadInput
 from maintenance.health.document import component_status
+from maintenance.history.store import REJECTED_INPUT
 from maintenance.report.facts import COUNTED_ONLY, Facts
 
 FORMAT_VERSION = 1
 #: health.check's interval: the samples a month should have (coverage)
 SAMPLE_INTERVAL_S = 300
 BAD_STATUSES = ("failed", "lost", "missed")
+#: who can type a bad input (history.store.rejected_input's rule)
+PEOPLE = ("cli", "adhoc")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -167,12 +170,8 @@ def failures(facts: Facts, month: str) -> dict[str, Any]:
     for run in facts.runs:
         if run["status"] not in BAD_STATUSES:
             continue
-        if run["trigger"] == "cli" and run.get("error_type") in (
-            "ParamError",
-            "UnknownTask",
-            "BadInput",
-        ):
-            continue
+        if run["trigger"] in PEOPLE and run.get("error_type") in REJECTED_INPUT:
+            continue  # input a person typed and was told about (history.store's rule)
         fix = next(
             (s for s in later.get(run["task"], []) if s["started_at"] > run["started_at"]), None
         )
