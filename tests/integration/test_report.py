@@ -701,9 +701,9 @@ def test_approvals_are_recorded_and_the_report_shows_the_latest(
         month.settings, month=MONTH, by="Dana Reyes", note="drill RTO: follow-up ticket 4411"
     )
     assert second.status is RunStatus.SUCCEEDED, second.summary
-    third = run_cli("report", "approve", MONTH, "--by", "Lee Park", "--json", env=maint_env)
-    assert third.returncode == 0, third.stdout + third.stderr
-    assert json.loads(third.stdout)["result"]["figures"]["sign_offs"] == 3
+    third = approve_here(month.settings, month=MONTH, by="Lee Park")
+    assert third.status is RunStatus.SUCCEEDED and third.result is not None
+    assert third.result["figures"]["sign_offs"] == 3
     rows = sql(
         "SELECT role, approved_by, note, report_sha256, run_id FROM report_approvals WHERE month = %s ORDER BY id",
         MONTH,
@@ -734,3 +734,25 @@ def test_approvals_are_recorded_and_the_report_shows_the_latest(
     assert '<td data-role="approved">Lee Park</td>' in built["html_path"].read_text()
     bad = approve_here(month.settings, month="2026-13", by="X")
     assert bad.bad_input and "YYYY-MM" in (bad.error_message or "")
+
+
+@pytest.mark.worker
+def test_a_worker_builds_the_same_report(month: Month, built: dict[str, Any], worker: Any) -> None:
+    """report.monthly through Celery (tasks/report.py, a prefork child drawing the
+    charts): the same figures as the run in this process."""
+    from tasks.app import app
+
+    sent = app.send_task(
+        "report.monthly", kwargs={"month": MONTH, "send": False}, queue=month.settings.queue
+    )
+    sent.get(timeout=120)
+    [(status, trigger, result)] = sql(
+        "SELECT status, trigger, result FROM job_runs WHERE task = 'report.monthly' "
+        "AND celery_task_id = %s",
+        sent.id,
+    )
+    assert (status, trigger) == ("succeeded", "adhoc")
+    data = files.read(month.settings, MONTH)
+    assert data is not None and data["generated_by_run"] != built["data"]["generated_by_run"]
+    assert data["headline"] == built["data"]["headline"] == result["figures"]["headline"]
+    assert files.paths(month.settings, MONTH)[0].read_text().count("<svg ") == 4
