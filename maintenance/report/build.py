@@ -110,6 +110,8 @@ class Context:
     #: a drill's objectives when its result does not carry them (settings)
     rto_objective_s: float | None = None
     rpo_objective_s: float | None = None
+    #: MAINT_HEALTH_SAMPLE_RETENTION_DAYS: samples older than this were pruned
+    sample_retention_days: int | None = None
 
 
 # --- the sections -------------------------------------------------------------------------
@@ -378,6 +380,22 @@ def health(facts: Facts, month: str, period_s: float) -> dict[str, Any]:
     }
 
 
+def pruned(facts: Facts, ctx: Context) -> str | None:
+    """Why the samples of the month's start are gone, when health.check's pruning took
+    them before the report was built (a report built on the first Sunday with 30 days
+    kept misses the month's first days)."""
+    if ctx.sample_retention_days is None:
+        return None
+    cutoff = ctx.generated_at - timedelta(days=ctx.sample_retention_days)
+    if cutoff <= facts.start or (facts.samples and facts.samples[0]["taken_at"] < cutoff):
+        return None  # nothing the pruning would have taken, or it did not take it
+    return (
+        f"not found: samples before {_iso(min(cutoff, facts.end))} were pruned "
+        f"(MAINT_HEALTH_SAMPLE_RETENTION_DAYS={ctx.sample_retention_days}); the health figures "
+        "cover the rest of the month only"
+    )
+
+
 def alerts(facts: Facts, month: str) -> dict[str, Any]:
     sent = facts.notifications
     return {
@@ -548,7 +566,7 @@ def build(facts: Facts, ctx: Context) -> dict[str, Any]:
         "failures": failures(facts, ctx.month),
         "backups": backups(facts, ctx.month),
         "drills": drills(facts, ctx),
-        "health": health(facts, ctx.month, period_s),
+        "health": health(facts, ctx.month, period_s) | {"pruned": pruned(facts, ctx)},
         "alerts": alerts(facts, ctx.month),
         "upkeep": upkeep(facts, ctx.month),
         "security": security(facts, ctx.month),

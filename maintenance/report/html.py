@@ -363,6 +363,7 @@ def _health(p: Page, d: dict[str, Any], charts: dict[str, str | None]) -> str:
         f"<p>{esc(h['samples'])} samples of the {esc(h['expected_samples'])} a 5-minute check takes "
         f"in the month ({esc(h['coverage_pct'])}% covered). Uptime: share of samples in which the "
         "component was not failing; healthy: share in which it passed.</p>",
+        missing(h.get("pruned")),
         p.table(
             ["component", "samples", "pass", "warn", "fail", "uptime %", "healthy %"],
             [

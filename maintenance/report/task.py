@@ -90,6 +90,7 @@ def monthly(ctx: RunContext, params: MonthlyParams) -> Result:
             run_id=ctx.run_id,
             rto_objective_s=s.restore_rto_objective_s,
             rpo_objective_s=s.restore_rpo_objective_s,
+            sample_retention_days=s.health_sample_retention_days,
         ),
     )
     page = render(s, data)

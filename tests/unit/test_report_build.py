@@ -371,3 +371,21 @@ def test_names_from_the_history_cannot_break_a_chart() -> None:
     assert got["backup_size"] is not None and got["uptime"] is not None
     for svg in (got["backup_size"], got["uptime"]):
         assert "<script" not in svg and "<b>" not in svg
+
+
+def test_samples_pruned_before_the_report_was_built_are_named() -> None:
+    start, end = build.span("2026-11", NY)
+    facts = Facts(start=start, end=end, samples=[sample(end - timedelta(days=2), api="pass")])
+    first_sunday = datetime(2026, 12, 6, 11, 0, tzinfo=UTC)
+    kept_30 = build.Context("2026-11", "America/New_York", first_sunday, sample_retention_days=30)
+    note = build.build(facts, kept_30)["health"]["pruned"]
+    assert note == (
+        "not found: samples before 2026-11-06T11:00:00Z were pruned "
+        "(MAINT_HEALTH_SAMPLE_RETENTION_DAYS=30); the health figures cover the rest of the month only"
+    )
+    kept_40 = build.Context("2026-11", "America/New_York", first_sunday, sample_retention_days=40)
+    assert build.build(facts, kept_40)["health"]["pruned"] is None
+    assert "were pruned" in html.render(build.build(facts, kept_30), {})
+    # samples from before the cutoff are there: nothing was pruned, nothing is said
+    kept = Facts(start=start, end=end, samples=[sample(start, api="pass")])
+    assert build.build(kept, kept_30)["health"]["pruned"] is None
