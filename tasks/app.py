@@ -69,13 +69,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Each task's time limits, overridable with MAINT_TIME_LIMITS: applied when the
         # tasks are bound, so defining a task reads no setting.
         "task_annotations": {
-            spec.name: dict(
-                zip(
-                    ("soft_time_limit", "time_limit"),
-                    catalog.time_limits(spec, settings.time_limits),
-                    strict=True,
-                )
-            )
+            spec.name: dict(zip(("soft_time_limit", "time_limit"), catalog.time_limits(spec, settings.time_limits), strict=True))
             for spec in catalog.SPECS
         },
     }
