@@ -95,6 +95,7 @@ def create_app() -> Celery:
             "tasks.health",
             "tasks.logs",
             "tasks.notify",
+            "tasks.report",
             "tasks.restore",
             "tasks.security",
             "tasks.signals",

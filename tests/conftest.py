@@ -170,7 +170,7 @@ def clean_history(history_db: str) -> Iterator[str]:
     with psycopg.connect(_dsn(HISTORY_DB, password=False), autocommit=True) as conn:
         conn.execute(
             "TRUNCATE job_runs, window_runs, health_samples, alert_state, notifications, "
-            "beat_dispatches "
+            "beat_dispatches, report_approvals "
             "RESTART IDENTITY"
         )
     return history_db

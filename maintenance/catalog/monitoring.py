@@ -1,5 +1,5 @@
-"""Watching and running the calendar: notices and alerts.test, health.*, diag.hold and
-window.run (docs/notices.md, health.md, calendar.md)."""
+"""Watching and running the calendar: notices and alerts.test, health.*, diag.hold,
+window.run and the monthly report (docs/notices.md, health.md, calendar.md, reports.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from maintenance.capacity import forecast as capacity_forecast
 from maintenance.health import check as health_check
 from maintenance.health import deep as health_deep
 from maintenance.notify import tasks as notify_tasks
+from maintenance.report import task as report_task
 from maintenance.smoketest import tasks as smoke_tasks
 from maintenance.taskspec import NoParams, TaskSpec
 from maintenance.window import run as window_run
@@ -168,6 +169,35 @@ SPECS: tuple[TaskSpec[Any], ...] = (
         "baseline and compared with the medians of the trailing weeks; warns on a regression.",
         soft_time_limit=600,
         time_limit=660,
+        max_retries=0,
+    ),
+    # The monthly report (docs/reports.md): the monthly window's documentation slot.
+    TaskSpec(
+        name="report.monthly",
+        func=report_task.monthly,
+        params=report_task.MonthlyParams,
+        description="The month's report (default: the previous month) from the history: "
+        "windows and their steps, failures and what was done, backups, drills' RTO/RPO, "
+        "uptime, alerts, upkeep, security, capacity; HTML with charts and JSON under "
+        "MAINT_REPORT_DIR, sent through the notification channels.",
+        exclusive=True,
+        lock="report",
+        soft_time_limit=600,
+        time_limit=660,
+        # a report is sent once per run: a retry would send it again
+        max_retries=0,
+    ),
+    TaskSpec(
+        name="report.approve",
+        func=report_task.approve,
+        params=report_task.ApproveParams,
+        description="Sign a month's report off (maint report approve MONTH --by NAME): "
+        "who, in which role, when, recorded in the history; the report is rendered again "
+        "with its sign-off lines filled. Refused when the month has no report.",
+        exclusive=True,
+        lock="report",
+        soft_time_limit=120,
+        time_limit=180,
         max_retries=0,
     ),
 )

@@ -26,6 +26,7 @@ from maintenance.cli import (
     history,
     logs,
     notice,
+    report,
     restore,
     run,
     schedule,
@@ -57,6 +58,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(logs.app, name="logs")
 app.add_typer(notice.app, name="notice")
+app.add_typer(report.app, name="report")
 app.add_typer(security.app, name="security")
 app.add_typer(window.app, name="window")
 run.register(app)

@@ -27,6 +27,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     beat        beat's leadership (standby poll, lock name) and what counts as on time
     capacity    capacity.forecast: history needed, warning horizon, tier budgets
     smoke       test.smoke and test.baseline: the requests, their timeout, regressions
+    report      the monthly report: its folder, whether it is sent, rows per table
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
 
@@ -77,6 +78,7 @@ from maintenance.config.logging import LoggingSection
 from maintenance.config.logs import LogsSection
 from maintenance.config.notify import NotifySection
 from maintenance.config.offsite import OffsiteSection
+from maintenance.config.report import ReportSection
 from maintenance.config.restore import RestoreSection
 from maintenance.config.retention import RetentionSection
 from maintenance.config.security import SecuritySection
@@ -118,11 +120,13 @@ SECTIONS: tuple[type[Section], ...] = (
     BeatSection,
     CapacitySection,
     SmokeSection,
+    ReportSection,
 )
 
 
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
+    ReportSection,
     SmokeSection,
     CapacitySection,
     BeatSection,

@@ -14,6 +14,9 @@ pruned by age. ``alert_state``: per alert key, the status last notified and when
 ``notifications``: every message sent, per channel; a ``dedup_key`` goes out once per
 channel.
 
+``report_approvals``: the monthly report's sign-offs (``maint report approve``), one row
+each, never updated (docs/reports.md).
+
 ``beat_dispatches``: beat's claims, one row per occurrence (entry, due instant in UTC)
 inserted before it is sent; only the inserter sends it (docs/beat.md).
 """
@@ -240,6 +243,35 @@ class BeatDispatch(Base):
     )
 
 
+REPORT_ROLES = ["verified", "approved"]
+
+
+class ReportApproval(Base):
+    """One sign-off of one month's report: the playbook's "Verified By" (role
+    ``verified``) or "Approved By" (role ``approved``)."""
+
+    __tablename__ = "report_approvals"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    month: Mapped[str] = mapped_column(Text)  # YYYY-MM
+    role: Mapped[str] = mapped_column(Text)
+    approved_by: Mapped[str] = mapped_column(Text)
+    approved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+    #: SHA-256 of the report's JSON file as it was signed.
+    report_sha256: Mapped[str] = mapped_column(Text)
+    report_generated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The report.approve run that recorded it.
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        CheckConstraint("month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$'", name="month"),
+        CheckConstraint(_in("role", REPORT_ROLES), name="role"),
+        CheckConstraint("length(btrim(approved_by)) > 0", name="approver"),
+    )
+
+
+Index("ix_report_approvals_month", ReportApproval.month, ReportApproval.approved_at.desc())
 Index("ix_beat_dispatches_claimed_at", BeatDispatch.claimed_at.desc())
 Index("ix_health_samples_taken_at", HealthSample.taken_at.desc())
 Index("ix_notifications_created_at", Notification.created_at.desc())

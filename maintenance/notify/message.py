@@ -15,6 +15,16 @@ class Severity(StrEnum):
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: e-mail attaches it; the webhook sends only the text
+    (which should say where the file is kept)."""
+
+    filename: str
+    content_type: str  # "text/html"
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Message:
     kind: str  # "alert" | "recovery" | "repeat" | "run" | "test" | "notice"
     severity: Severity
@@ -23,6 +33,7 @@ class Message:
     fields: tuple[tuple[str, str], ...] = ()  # label/value pairs (Slack fields, e-mail table)
     dedup_key: str | None = None  # sent at most once per channel (claimed in `notifications`)
     run_id: int | None = None  # the job_runs row it is about / sent from
+    attachments: tuple[Attachment, ...] = ()  # e-mail only (the monthly report's HTML)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,11 @@ def build(settings: Settings, message: Message, *, sent_at: datetime) -> EmailMe
     mail["X-Maint-Severity"] = message.severity.value
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(body(message))
+    for item in message.attachments:
+        maintype, _, subtype = item.content_type.partition("/")
+        mail.add_attachment(
+            item.data, maintype=maintype, subtype=subtype or "octet-stream", filename=item.filename
+        )
     return mail
 
 
@@ -61,7 +66,15 @@ def record(settings: Settings, message: Message) -> dict[str, Any]:
         "subject": subject(message),
         "text": body(message),
         "server": f"{settings.notify_smtp_host}:{settings.notify_smtp_port}",
-    }
+    } | (
+        {
+            "attachments": [
+                {"filename": a.filename, "bytes": len(a.data)} for a in message.attachments
+            ]
+        }
+        if message.attachments
+        else {}
+    )
 
 
 def deliver(settings: Settings, mail: EmailMessage) -> Attempted:
