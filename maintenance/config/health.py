@@ -118,8 +118,11 @@ class HealthSection(Section):
         description="Components whose failure makes the overall status critical; a failure "
         "of another one makes it degraded.",
     )
+    # 40: the monthly report, built on the first Sunday (up to the 7th), reads the whole
+    # previous month's samples (31 + 7 days), and the capacity forecast fits free disk
+    # over them.
     health_sample_retention_days: int = Field(
-        30, ge=1, le=3650, description="health.check deletes samples older than this."
+        40, ge=1, le=3650, description="health.check deletes samples older than this."
     )
     health_deadman_url: SecretStr | None = Field(
         None,
