@@ -128,8 +128,17 @@ def weekly_steps() -> list[Entry]:
         step("weekly-retention", "backup.retention", "15 3 * * SUN", w, bk, dry_run=False),
         # 03:30 update and security review (only reads)
         step("weekly-security-audit", "security.audit", "30 3 * * SUN", w, "System updates"),
-        # 04:30 testing and verification (the deep health check: 05:00, every Sunday)
+        # 04:30 testing and verification (the deep health check: 05:00, every Sunday):
+        # the alert test, the smoke checks, the performance baseline (docs/smoke.md)
         step("weekly-alert-test", "alerts.test", "30 4 * * SUN", w, "Testing & verification"),
+        step("weekly-smoke-test", "test.smoke", "40 4 * * SUN", w, "Testing & verification"),
+        step(
+            "weekly-performance-baseline",
+            "test.baseline",
+            "50 4 * * SUN",
+            w,
+            "Testing & verification",
+        ),
     ]
 
 
@@ -168,6 +177,15 @@ def monthly_steps(kind: str = "monthly") -> list[Entry]:
             )
         ),
         step(f"{k}-alert-test", "alerts.test", at(5, 30), k, "Testing"),
+        # the smoke checks and the baseline every Sunday, this one's too (its trailing
+        # weeks would miss the first Sundays otherwise)
+        step(f"{k}-smoke-test", "test.smoke", at(5, 35), k, "Testing"),
+        step(f"{k}-performance-baseline", "test.baseline", at(5, 45), k, "Testing"),
+        # 06:00 documentation: the capacity forecast (the quarterly audit's "capacity
+        # expansion (if needed)", monthly too so the report has a fresh one), then the
+        # previous month's report (docs/reports.md, docs/capacity.md)
+        step(f"{k}-capacity-forecast", "capacity.forecast", at(6, 0), k, "Documentation"),
+        step(f"{k}-monthly-report", "report.monthly", at(6, 15), k, "Documentation"),
     ]
     return steps
 
