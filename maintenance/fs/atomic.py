@@ -24,8 +24,19 @@ DIR_MODE = 0o700
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) as 0700 and make sure it still is."""
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    """Create ``path`` as 0700 and make sure it still is. Missing parents are created
+    0700 too (``mkdir(parents=True)`` would make them 0755 under the usual umask: a
+    first report would leave the backup root itself readable); existing ones are left
+    as they are."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True, mode=DIR_MODE)
+        os.chmod(folder, DIR_MODE)
+    path.mkdir(exist_ok=True, mode=DIR_MODE)
     os.chmod(path, DIR_MODE)
     return path
 

@@ -232,7 +232,18 @@ def test_atomic_write_makes_a_private_file_in_a_private_folder(tmp_path: Path) -
     assert (folder / "f.json").read_bytes() == b"{}\n"
     assert stat.S_IMODE((folder / "f.json").stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    # the parent it had to create too (the backup root under a first report's folder)
+    assert stat.S_IMODE(folder.parent.stat().st_mode) == 0o700
     assert [p.name for p in folder.iterdir()] == ["f.json"]  # no temp left
+
+
+def test_a_private_folder_leaves_existing_parents_as_they_are(tmp_path: Path) -> None:
+    shared = tmp_path / "srv"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)  # noqa: S103 - a shared parent, on purpose
+    atomic.private_dir(shared / "reports")
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert stat.S_IMODE((shared / "reports").stat().st_mode) == 0o700
 
 
 def test_a_failing_writer_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:
