@@ -29,6 +29,7 @@ from maintenance.cli import (
     run,
     schedule,
     security,
+    status,
     window,
 )
 from maintenance.cli.render import err
@@ -60,6 +61,7 @@ app.add_typer(security.app, name="security")
 app.add_typer(window.app, name="window")
 run.register(app)
 history.register(app)
+status.register(app)
 restore.register(app)
 health.register(app)
 schedule.register(app)

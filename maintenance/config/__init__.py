@@ -25,6 +25,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     alerts      when a change of health, or a failed or lost run, is announced
     calendar    the calendar's blackouts: survey weeks, extra dates, the publication query
     beat        beat's leadership (standby poll, lock name) and what counts as on time
+    metrics     maint status (the on-call screen's thresholds) and maint metrics (Prometheus)
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
 
@@ -72,6 +73,7 @@ from maintenance.config.flower import FlowerSection
 from maintenance.config.health import HealthSection
 from maintenance.config.logging import LoggingSection
 from maintenance.config.logs import LogsSection
+from maintenance.config.metrics import MetricsSection
 from maintenance.config.notify import NotifySection
 from maintenance.config.offsite import OffsiteSection
 from maintenance.config.restore import RestoreSection
@@ -112,11 +114,13 @@ SECTIONS: tuple[type[Section], ...] = (
     AlertsSection,
     CalendarSection,
     BeatSection,
+    MetricsSection,
 )
 
 
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
+    MetricsSection,
     BeatSection,
     CalendarSection,
     AlertsSection,
