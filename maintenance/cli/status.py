@@ -21,7 +21,7 @@ from maintenance.cli.fit import Column, Grid, Note
 from maintenance.cli.render import compact, local, out, print_json, run_dict, runs_table
 from maintenance.config import get_settings
 from maintenance.oncall import facts, judge
-from maintenance.units import human_age, human_bytes
+from maintenance.units import human_age, human_bytes, human_duration
 
 EXIT_CLEAN, EXIT_ATTENTION = 0, 1
 
@@ -45,13 +45,6 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON."))
     raise typer.Exit(EXIT_ATTENTION if reasons else EXIT_CLEAN)
 
 
-def headline(reasons: list[judge.Reason]) -> str:
-    if not reasons:
-        return "OK: nothing needs attention"
-    more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
-    return f"ATTENTION: {reasons[0].text}{more}"
-
-
 # --- JSON -------------------------------------------------------------------------------
 
 
@@ -68,7 +61,7 @@ def document(snap: facts.Snapshot, reasons: list[judge.Reason]) -> dict[str, Any
     w = snap.next_window
     d = snap.drill
     return {
-        "attention": reasons[0].text if reasons else None,
+        "attention": judge.headline(reasons) if reasons else None,
         "reasons": [r.to_dict() for r in reasons],
         "now": _iso(snap.now),
         "areas": areas,
@@ -155,8 +148,8 @@ def document(snap: facts.Snapshot, reasons: list[judge.Reason]) -> dict[str, Any
 def show(snap: facts.Snapshot, reasons: list[judge.Reason], zone: ZoneInfo) -> None:
     now = snap.now
     style = "bold red" if reasons else "bold green"
-    out.print(Text(headline(reasons), style=style))
-    for r in reasons[1:]:
+    out.print(Text(judge.headline(reasons, out.width), style=style))
+    for r in reasons:
         out.print(Text(f"  {r.severity.word}: {r.text}"))
     by_area: dict[str, list[Any]] = {}
     for run in snap.latest:
@@ -225,11 +218,11 @@ def _drill(snap: facts.Snapshot, zone: ZoneInfo) -> None:
     def vs(value: float | None, objective: float | None) -> str:
         if value is None:
             return "not measured"
-        shown = human_age(value)
+        shown = human_duration(value)
         if objective is None:
             return shown
         verdict = "within" if value <= objective else "MISSED"
-        return f"{shown} ({verdict} objective {human_age(objective)})"
+        return f"{shown} ({verdict} objective {human_duration(objective)})"
 
     line = Text(f"last drill: run {d.run_id} ")
     line.append(d.status, style="green" if d.status == "succeeded" else "bold red")

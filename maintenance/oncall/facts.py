@@ -2,7 +2,7 @@
 
 Everything comes from the job-history database (so any host that reaches it can answer):
 the runs, the newest verified backup of each tier (from the runs of ``backup.create`` and
-``backup.verify``), the last drill (``restore.drill``'s figures), the open alerts, the
+``backup.verify``, read as the manifests read them), the last drill (``restore.drill``'s figures), the open alerts, the
 newest health sample (components, the cache's hit ratio, the disks of the backup and log
 roots as the worker measured them). The one exception is the next window, computed from
 the calendar the way ``maint schedule`` computes it.
@@ -256,7 +256,7 @@ def read_tasks(dsn: str) -> dict[str, TaskFigures]:
 _BACKUP_RUNS = """
 SELECT id, task, status, finished_at, result -> 'figures' AS figures, params
   FROM job_runs
- WHERE task IN ('backup.create', 'backup.verify', 'restore.drill')
+ WHERE task IN ('backup.create', 'backup.verify')
    AND parent_run_id IS NULL AND status IN ('succeeded', 'failed')
    AND started_at >= :since
  ORDER BY id DESC
@@ -271,9 +271,9 @@ def newest_verified(rows: Sequence[Any]) -> dict[str, VerifiedBackup]:
     id, task, status, finished_at, figures) passed at level full or restore (pure).
 
     backup.create's figures name the backup and, under ``verification``, its level;
-    backup.verify's name both; a passed restore.drill proves a restore. A run that
-    failed its verification of a backup un-proves it until a later one passes, as the
-    manifest's ``proven_level`` does.
+    backup.verify's name both. A run that failed its verification of a backup un-proves
+    it until a later one passes, as the manifest's ``proven_level`` does (a drill is not
+    a verification there, nor here: a drill that missed its RTO says nothing of the file).
     """
     judged: set[str] = set()
     best: dict[str, VerifiedBackup] = {}
@@ -290,10 +290,8 @@ def newest_verified(rows: Sequence[Any]) -> dict[str, VerifiedBackup]:
         if row.task == "backup.create":
             verification = figures.get("verification")
             level = verification.get("level") if isinstance(verification, dict) else None
-        elif row.task == "backup.verify":
-            level = figures.get("level")
         else:
-            level = "restore"
+            level = figures.get("level")
         if level is None:
             continue  # created without a verification: proves nothing, fails nothing
         passed = row.status == RunStatus.SUCCEEDED.value

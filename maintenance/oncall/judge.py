@@ -17,6 +17,7 @@ from typing import Any
 from maintenance.oncall.facts import PROBLEMS, Snapshot
 from maintenance.units import human_age as age
 from maintenance.units import human_bytes
+from maintenance.units import human_duration as took
 
 #: The on-call screen's areas, each with the task-name prefixes it holds (in this order).
 AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -62,15 +63,36 @@ class Reason:
     area: str
     #: stable, for scripts: ``backup:daily``, ``run:backup.create``, ``alert:health:api`` ...
     key: str
+    #: the whole reason, one line
     text: str
+    #: a few words for the headline: ``backup.create failed``, ``drill missed RTO objective``
+    short: str
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "severity": self.severity.word,
             "area": self.area,
             "key": self.key,
+            "short": self.short,
             "text": self.text,
         }
+
+
+def headline(reasons: list[Reason], width: int | None = None) -> str:
+    """The first line of ``maint status``: ``OK: ...``, or ``ATTENTION:`` and the short
+    form of every reason, most severe first, as many as fit in ``width`` (the rest
+    counted: ``+2 more``)."""
+    if not reasons:
+        return "OK: nothing needs attention"
+    line = "ATTENTION: " + reasons[0].short
+    for n, r in enumerate(reasons[1:], start=1):
+        longer = f"{line}; {r.short}"
+        rest = len(reasons) - n - 1
+        tail = f" (+{rest} more)" if rest else ""
+        if width is not None and len(longer + tail) > width:
+            return f"{line} (+{len(reasons) - n} more)"
+        line = longer
+    return line
 
 
 @dataclass(frozen=True)
@@ -126,6 +148,7 @@ def _backups(snap: Snapshot, policy: Policy, now: datetime) -> list[Reason]:
                         f"backup:{tier}",
                         f"no verified {tier} backup: backup.create has run for the tier, "
                         "but no run proved a backup (full or restore)",
+                        f"no verified {tier} backup",
                     )
                 )
             continue
@@ -138,6 +161,7 @@ def _backups(snap: Snapshot, policy: Policy, now: datetime) -> list[Reason]:
                     f"backup:{tier}",
                     f"newest verified {tier} backup is {age(seconds)} old "
                     f"(limit {age(limit)}): {newest.id}",
+                    f"{tier} backup {age(seconds)} old",
                 )
             )
     return out
@@ -149,14 +173,17 @@ def _drill(snap: Snapshot) -> list[Reason]:
         return []
     missed = []
     if d.rto_s is not None and d.rto_objective_s is not None and d.rto_s > d.rto_objective_s:
-        missed.append(f"RTO {age(d.rto_s)} > objective {age(d.rto_objective_s)}")
+        missed.append(f"RTO {took(d.rto_s)} > objective {took(d.rto_objective_s)}")
     if d.rpo_s is not None and d.rpo_objective_s is not None and d.rpo_s > d.rpo_objective_s:
-        missed.append(f"RPO {age(d.rpo_s)} > objective {age(d.rpo_objective_s)}")
+        missed.append(f"RPO {took(d.rpo_s)} > objective {took(d.rpo_objective_s)}")
     if missed:
         text = f"last drill (run {d.run_id}) missed its objective: " + ", ".join(missed)
+        short = "drill missed " + " and ".join(m.split()[0] for m in missed) + " objective"
     else:
-        text = f"last drill (run {d.run_id}) {d.status}: {d.error or ' '.join((d.summary or '').split()) or 'no reason recorded'}"
-    return [Reason(Severity.HIGH, "restores", "drill", text)]
+        said = d.error or " ".join((d.summary or "").split()) or "no reason recorded"
+        text = f"last drill (run {d.run_id}) {d.status}: {said}"
+        short = f"drill {d.status}"
+    return [Reason(Severity.HIGH, "restores", "drill", text, short)]
 
 
 def _disks(snap: Snapshot, policy: Policy) -> list[Reason]:
@@ -175,6 +202,7 @@ def _disks(snap: Snapshot, policy: Policy) -> list[Reason]:
                     "health",
                     f"disk:{disk.label}",
                     f"{disk.label} disk {disk.root}: {free} free, {used} used",
+                    f"{disk.label} disk {free} free",
                 )
             )
     return out
@@ -193,13 +221,20 @@ def _health(snap: Snapshot, policy: Policy, now: datetime) -> list[Reason]:
                 "health",
                 "health:stale",
                 f"no health sample for {age(stale)}: health.check has stopped",
+                "health check stopped",
             )
         )
     if h.status == "fail":
         failing = [c for c, s in h.components.items() if s == "fail"]
         detail = "; ".join(f"{c}: {h.outputs.get(c, 'fail')}" for c in failing)
         out.append(
-            Reason(Severity.CRITICAL, "health", "health:critical", f"health critical: {detail}")
+            Reason(
+                Severity.CRITICAL,
+                "health",
+                "health:critical",
+                f"health critical: {detail}",
+                "health critical",
+            )
         )
     return out
 
@@ -218,6 +253,7 @@ def _alerts(snap: Snapshot, now: datetime) -> list[Reason]:
                 f"alert:{a.key}",
                 f"alert open: {a.key} {a.status} for {age((now - since).total_seconds())}"
                 + (f": {output}" if output else ""),
+                f"alert {a.key} {a.status}",
             )
         )
     return out
@@ -245,6 +281,7 @@ def _runs(snap: Snapshot, policy: Policy) -> list[Reason]:
                 area_of(run.task),
                 f"run:{run.task}",
                 f"{run.task} {run.status}{times} (run {run.id}): {why(run)}",
+                f"{run.task} {run.status}" + (f" {streak}x" if streak > 1 else ""),
             )
         )
     return out
