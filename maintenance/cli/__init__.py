@@ -24,6 +24,7 @@ from maintenance.cli import (
     health,
     history,
     logs,
+    metrics,
     notice,
     restore,
     run,
@@ -56,6 +57,7 @@ app.add_typer(cache.app, name="cache")
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(logs.app, name="logs")
+app.add_typer(metrics.app, name="metrics")
 app.add_typer(notice.app, name="notice")
 app.add_typer(security.app, name="security")
 app.add_typer(window.app, name="window")
