@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.text import Text
 
-from maintenance.cli.fit import Column, Grid, Note
+from maintenance.cli.fit import Column, Grid, Note, wrap
 from maintenance.cli.render import compact, local, out, print_json, run_dict, runs_table
 from maintenance.config import get_settings
 from maintenance.oncall import facts, judge
@@ -149,8 +149,10 @@ def show(snap: facts.Snapshot, reasons: list[judge.Reason], zone: ZoneInfo) -> N
     now = snap.now
     style = "bold red" if reasons else "bold green"
     out.print(Text(judge.headline(reasons, out.width), style=style))
-    for r in reasons:
-        out.print(Text(f"  {r.severity.word}: {r.text}"))
+    for r in reasons:  # each whole, wrapped under itself
+        lines = wrap(f"{r.severity.word}: {r.text}", max(out.width - 4, 20))
+        for n, piece in enumerate(lines):
+            out.print(Text(("  " if n == 0 else "    ") + piece, no_wrap=True))
     by_area: dict[str, list[Any]] = {}
     for run in snap.latest:
         by_area.setdefault(judge.area_of(run.task), []).append(run)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import text
 
@@ -55,7 +55,8 @@ def bounded_dsn(dsn: str, timeout_s: float) -> str:
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     limit = f"-c statement_timeout={max(1, int(timeout_s * 1000))}"
     query["options"] = f"{query['options']} {limit}" if query.get("options") else limit
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    # %20, not +: libpq decodes only percent escapes in a URI
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
 
 
 # --- the facts ----------------------------------------------------------------------------

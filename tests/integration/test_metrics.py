@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -137,3 +138,23 @@ def test_dump_prints_the_page_once_and_a_history_that_does_not_answer_is_up_0(
     assert got[("maint_history_up", ())] == 0
     assert not any(name.startswith("maint_task_") for name, _ in got)
     assert LEAK_CANARY not in res.stdout + res.stderr
+
+
+def test_a_scrape_is_bounded_when_the_history_hangs(env: dict[str, str], history_db: str) -> None:
+    """A table locked by someone else: each query gives up at the statement timeout, the
+    page says maint_history_up 0, in seconds."""
+    from sqlalchemy import text
+
+    from maintenance.history import store
+    from maintenance.oncall.facts import bounded_dsn
+
+    with store.reading(bounded_dsn(history_db, 2.5)) as s:
+        assert s.execute(text("SHOW statement_timeout")).scalar() == "2500ms"
+    with psycopg.connect(history_db) as holder:
+        holder.execute("LOCK TABLE job_runs IN ACCESS EXCLUSIVE MODE")
+        t0 = time.monotonic()
+        res = run_cli("metrics", env=env | {"MAINT_METRICS_SCRAPE_TIMEOUT_S": "1"}, timeout=60)
+        took = time.monotonic() - t0
+    assert res.returncode == 0, res.stderr
+    assert samples(res.stdout)[("maint_history_up", ())] == 0
+    assert took < 20, took

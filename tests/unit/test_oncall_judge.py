@@ -245,3 +245,26 @@ def test_a_backup_created_without_verification_or_with_a_bad_id_proves_nothing()
         row(1, "backup.verify", "succeeded", "../etc/passwd", level="full"),
     ]
     assert newest_verified(rows) == {}
+
+
+# --- every query bounded -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dsn", "options"),
+    [
+        ("postgresql://u:p@h:5432/maintenance", "-c statement_timeout=2500"),
+        (
+            "postgresql://u:p@h/maintenance?options=-c%20search_path%3Dx&sslmode=require",
+            "-c search_path=x -c statement_timeout=2500",
+        ),
+    ],
+)
+def test_the_history_dsn_carries_a_statement_timeout_libpq_reads(dsn: str, options: str) -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    from maintenance.oncall.facts import bounded_dsn
+
+    parsed = conninfo_to_dict(bounded_dsn(dsn, 2.5))  # libpq's own URI parser
+    assert parsed["options"] == options
+    assert (parsed["password"], parsed["dbname"]) == ("p", "maintenance")
