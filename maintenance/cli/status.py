@@ -138,6 +138,16 @@ def document(snap: facts.Snapshot, reasons: list[judge.Reason]) -> dict[str, Any
                 for p in w.runs
             ],
         },
+        "windows_running": [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "started_at": _iso(r.started_at),
+                "ends_at": _iso(r.ends_at),
+                "trigger": r.trigger,
+            }
+            for r in snap.windows_running
+        ],
         "calendar_problem": snap.calendar_problem,
     }
 
@@ -276,6 +286,15 @@ def _health(snap: facts.Snapshot, zone: ZoneInfo) -> None:
 
 
 def _window(snap: facts.Snapshot, zone: ZoneInfo) -> None:
+    for r in snap.windows_running:
+        until = f" until {compact(r.ends_at, zone)}" if r.ends_at else ""
+        out.print(
+            Text(
+                f"window running now: {r.kind} (window run {r.id}) since "
+                f"{compact(r.started_at, zone)}{until}",
+                style="bold cyan",
+            )
+        )
     w = snap.next_window
     if w is None:
         reason = snap.calendar_problem or "none in the next 8 days"

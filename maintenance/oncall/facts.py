@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from maintenance import clock
 from maintenance.alerts import store as alert_store
@@ -32,7 +32,7 @@ from maintenance.errors import BadInput, MaintenanceError
 from maintenance.health import document as health_document
 from maintenance.health import samples
 from maintenance.history import lost, store
-from maintenance.history.models import JobRun
+from maintenance.history.models import JobRun, WindowRun
 from maintenance.results import RunStatus, Trigger
 
 #: How far back the runs that prove a backup are read: the monthly tier's age limit
@@ -175,6 +175,8 @@ class Snapshot:
     alerts: list[Alert] = field(default_factory=list)
     health: Health | None = None
     next_window: NextWindow | None = None
+    #: maintenance windows running now (window.run)
+    windows_running: list[WindowRun] = field(default_factory=list)
     #: why the next window could not be computed
     calendar_problem: str | None = None
 
@@ -392,6 +394,17 @@ def read_recent_problems(dsn: str, now: datetime) -> list[JobRun]:
     return [rows[i] for i in wanted if i in rows]
 
 
+def read_windows_running(dsn: str) -> list[WindowRun]:
+    """Window runs still open (``window.run`` is running them)."""
+    stmt = (
+        select(WindowRun)
+        .where(WindowRun.status == RunStatus.RUNNING.value)
+        .order_by(WindowRun.started_at)
+    )
+    with _session(dsn) as s:
+        return list(s.scalars(stmt))
+
+
 def read_alerts(dsn: str) -> list[Alert]:
     """The open alerts (:func:`maintenance.alerts.store.open_alerts`)."""
     out = []
@@ -507,6 +520,7 @@ def read(settings: Settings, *, calendar: bool = True, now: datetime | None = No
     snap.latest = [r for r in rows if not store.is_rejected_input(r)]
     snap.rejected = [r for r in rows if store.is_rejected_input(r)]
     snap.running = store.running(dsn)
+    snap.windows_running = read_windows_running(dsn)
     snap.recent_problems = read_recent_problems(dsn, moment)
     if calendar:
         try:

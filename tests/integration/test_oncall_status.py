@@ -18,6 +18,8 @@ from maintenance.backup import inventory, manifest
 from maintenance.backup.layout import Tier
 from maintenance.health import document, samples
 from maintenance.health.document import Entry, Status
+from maintenance.history import store
+from maintenance.results import Trigger
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration
@@ -151,8 +153,18 @@ def test_status_fits_80_columns_with_every_section(env: dict[str, str], history_
     assert run_cli("run", "backup.create", "-p", "tier=daily", env=env).returncode == 0
     run_cli("run", "db.stats", env=env | {"MAINT_STATS_COUNTS": '{"x": "SELECT nope"}'})
     _sample(history_db, "/a/very/long/backup/root/" + "x" * 80, 512 * 1024**2, 97.0)
+    now = datetime.now(UTC)
+    window = store.open_window_run(
+        history_db,
+        store.WindowStart(
+            "weekly", now.date(), Trigger.CLI, now, now + timedelta(hours=4), ["api"]
+        ),
+    )
     res = run_cli("status", env=env | {"COLUMNS": "80"})
     assert res.returncode == 1
     lines = res.stdout.splitlines()
     assert lines[0].startswith("ATTENTION: backups disk 512.0 MiB free; db.stats failed"), lines[0]
     assert [ln for ln in lines if len(ln) > 80] == []
+    assert any(ln.startswith(f"window running now: weekly (window run {window})") for ln in lines)
+    doc = json.loads(run_cli("status", "--json", env=env).stdout)
+    assert [w["id"] for w in doc["windows_running"]] == [window]
