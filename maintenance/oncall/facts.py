@@ -265,6 +265,13 @@ SELECT id, task, status, finished_at, result -> 'figures' AS figures, params
  ORDER BY id DESC
  LIMIT :rows
 """
+#: Tiers backup.create has really run for (a typo refused at the door is not a run).
+_TIERS_RUN = """
+SELECT DISTINCT params ->> 'tier' FROM job_runs
+ WHERE task = 'backup.create' AND parent_run_id IS NULL
+   AND NOT (status = 'failed' AND coalesce(error_type, '') = ANY(:rejected)
+            AND trigger = ANY(:people))
+"""
 #: Levels that make a backup "verified" (as ``maint backups list`` counts it).
 PROVING = ("full", "restore")
 
@@ -324,12 +331,7 @@ def read_backups(dsn: str, now: datetime) -> tuple[dict[str, VerifiedBackup], se
         rows = s.execute(
             text(_BACKUP_RUNS), {"since": now - BACKUP_LOOKBACK, "rows": BACKUP_ROWS}
         ).all()
-        tiers = s.execute(
-            text(
-                "SELECT DISTINCT params ->> 'tier' FROM job_runs "
-                "WHERE task = 'backup.create' AND parent_run_id IS NULL"
-            )
-        ).all()
+        tiers = s.execute(text(_TIERS_RUN), _refused()).all()
     return newest_verified(rows), {t[0] or "daily" for t in tiers}
 
 
