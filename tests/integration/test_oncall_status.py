@@ -168,3 +168,11 @@ def test_status_fits_80_columns_with_every_section(env: dict[str, str], history_
     assert any(ln.startswith(f"window running now: weekly (window run {window})") for ln in lines)
     doc = json.loads(run_cli("status", "--json", env=env).stdout)
     assert [w["id"] for w in doc["windows_running"]] == [window]
+
+
+def test_a_history_that_does_not_answer_is_an_error_never_ok(env: dict[str, str]) -> None:
+    gone = env["MAINT_HISTORY_DSN"].rsplit("/", 1)[0] + "/maint_test_no_such_history"
+    res = run_cli("status", env=env | {"MAINT_HISTORY_DSN": gone})
+    assert res.returncode == 1
+    assert res.stdout == "" and "job-history database unavailable" in res.stderr
+    assert "OK" not in res.stdout + res.stderr

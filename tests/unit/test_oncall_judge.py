@@ -268,3 +268,41 @@ def test_the_history_dsn_carries_a_statement_timeout_libpq_reads(dsn: str, optio
     parsed = conninfo_to_dict(bounded_dsn(dsn, 2.5))  # libpq's own URI parser
     assert parsed["options"] == options
     assert (parsed["password"], parsed["dbname"]) == ("p", "maintenance")
+
+
+# --- the health sample's facts -------------------------------------------------------------
+
+
+def test_a_stored_health_document_gives_components_disks_and_the_hit_ratio() -> None:
+    from maintenance.health import document
+    from maintenance.health.document import Entry, Status
+    from maintenance.health.samples import Stored
+    from maintenance.oncall.facts import health_of
+
+    e = [
+        Entry(
+            "host",
+            "diskUtilization",
+            "system",
+            Status.FAIL,
+            NOW,
+            93.0,
+            "%",
+            "93% used",
+            "backups /b",
+        ),
+        Entry("host", "diskFree", "system", Status.PASS, NOW, 5 << 30, "bytes", None, "backups /b"),
+        Entry("host", "diskUtilization", "system", Status.PASS, NOW, 10.0, "%", None, "logs /l"),
+        Entry("cache", "hitRate", "datastore", Status.WARN, NOW, 75.0, "%", "75% < 80%"),
+        Entry("api", "status", "component", Status.PASS, NOW),
+    ]
+    doc = document.build(e, critical=["host"], release="t", description="t")
+    h = health_of(Stored(5, NOW, doc["status"], 3.0, None, doc))
+    assert (h.sample_id, h.status) == (5, "fail")
+    assert h.components == {"api": "pass", "cache": "warn", "host": "fail"}
+    assert h.outputs == {"host": "93% used", "cache": "75% < 80%"}
+    assert h.cache_hit_ratio == 0.75
+    assert h.disks == [
+        Disk("backups", "/b", 5 << 30, 0.93, "fail"),
+        Disk("logs", "/l", None, 0.10, "pass"),
+    ]
