@@ -1,20 +1,29 @@
 """The maintenance calendar, as data (docs/calendar.md).
 
-:func:`entries` is the calendar: one :class:`~maintenance.calendar.model.Entry` per
-standalone job and per window step, with local-time cron expressions in
-``MAINT_TIMEZONE`` (the playbook's "system time"). :func:`build` hands it to Celery beat
-through :class:`tasks.schedule.CalendarSchedule`, whose times come from
+Two lists of :class:`~maintenance.calendar.model.Entry`, with local-time cron
+expressions in ``MAINT_TIMEZONE`` (the playbook's "system time"):
+
+* :func:`entries`, what beat sends: the standalone jobs, the advance notices and one
+  ``window.run`` per scheduled window, at the window's start;
+* :func:`steps`, what each window's run does: its steps, in the playbook's slots, each
+  with its planned local time in its slot (``maint schedule`` shows them,
+  ``maint schedule --check`` checks they fit).
+
+:func:`build` hands :func:`entries` to Celery beat through
+:class:`tasks.schedule.CalendarSchedule`, whose times come from
 :func:`maintenance.calendar.plan.next_fire`, the code ``maint schedule`` shows: not
 Celery's crontab (open DST bugs).
 
-Windows: daily 02:00-03:00, weekly Sunday 02:00-06:00, monthly on the first Sunday
-02:00-08:00, quarterly on the first Sunday of January, April, July and October (the
-monthly window plus the quarterly DR test). One night, one window: a step is sent only
-on nights whose window is its own (:func:`maintenance.calendar.plan.night_window`),
-so on a first Sunday the weekly window's steps are not sent. Beat does not send the
-windows through ``window.run`` yet (a person or Flower can): each step is an entry of
-its own, named after its window, at its planned local time inside its slot.
-``db.optimize`` needs a window run and is not sent by beat.
+Windows: weekly Sunday 02:00-06:00, monthly on the first Sunday 02:00-08:00, quarterly
+on the first Sunday of January, April, July and October (the monthly window plus the
+quarterly DR test). One night, one window: a window is sent only on nights whose window
+is its own (:func:`maintenance.calendar.plan.night_window`), so on a first Sunday the
+monthly (or quarterly) window runs and the weekly one does not, steps included. The
+daily window (02:00-03:00: log rotation, cache statistics, health) is the standalone
+nightly jobs: they run every night, whichever window runs, so it has no run of its own.
+``window.run`` runs the steps one after another in slot order, chains the dependent
+ones (archive and off-site after the backup), skips disruptive ones in a blackout or
+after the buffer's start, and sends the window's notices (docs/calendar.md).
 
 Every entry is sent with the ``maint_trigger=beat`` header so its history rows say who
 started them.
@@ -24,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from maintenance.calendar.model import Entry, interval, job, notice, step
+from maintenance.calendar.model import Entry, interval, job, notice, step, window_run
 from maintenance.config import Settings
 from maintenance.logs import hosts as log_hosts
 from maintenance.windows import WINDOWS, WindowKind
@@ -135,9 +144,8 @@ def monthly_steps(kind: str = "monthly") -> list[Entry]:
         return f"{mm} {hh} {days}"
 
     steps = [
-        # 02:00 backups: the monthly backup, then its archive and off-site copy. They
-        # share its lock; until beat sends the window through window.run (which chains
-        # them after the backup), one that finds the lock still held is recorded skipped.
+        # 02:00 backups: the monthly backup, then its archive and off-site copy, which
+        # window.run starts only once the backup has succeeded (window.plan.AFTER).
         step(f"{k}-backup", "backup.create", at(2, 0), k, "Backups", tier="monthly"),
         step(f"{k}-retention", "backup.retention", at(2, 30), k, "Backups", dry_run=False),
         # prune="apply": archives older than the monthly retention age go, never the
@@ -164,16 +172,25 @@ def monthly_steps(kind: str = "monthly") -> list[Entry]:
     return steps
 
 
-def entries(settings: Settings) -> list[Entry]:
-    """The whole calendar for these settings, in a stable order (names are unique:
-    ``maint schedule --check`` says so)."""
+def window_entries() -> list[Entry]:
+    """One ``window.run`` per scheduled window, at its start (02:00 local), sent only on
+    the nights whose window it is."""
     return [
-        *standalone_entries(settings),
-        *notice_entries(),
-        *weekly_steps(),
-        *monthly_steps("monthly"),
-        *monthly_steps("quarterly"),
+        window_run("weekly", f"0 2 * * {SUNDAY}"),
+        window_run("monthly", f"0 2 * * {FIRST_SUNDAY}"),
+        window_run("quarterly", f"0 2 * 1,4,7,10 {FIRST_SUNDAY}"),
     ]
+
+
+def entries(settings: Settings) -> list[Entry]:
+    """What beat sends for these settings, in a stable order (names are unique:
+    ``maint schedule --check`` says so)."""
+    return [*standalone_entries(settings), *notice_entries(), *window_entries()]
+
+
+def steps(settings: Settings) -> list[Entry]:
+    """Every window's steps (``window.run`` takes those of its kind, in slot order)."""
+    return [*weekly_steps(), *monthly_steps("monthly"), *monthly_steps("quarterly")]
 
 
 def beat_entry(entry: Entry, settings: Settings) -> dict[str, Any]:

@@ -3,7 +3,7 @@
     celery -A tests.beat_app beat -S tasks.beat:LeaderScheduler
 
 The calendar comes from MAINT_TEST_BEAT_CALENDAR (JSON): ``{name: {task, kwargs, every_s,
-offset_s, catch_up, within_s, interval}}``. Each entry falls due every ``every_s``
+offset_s, catch_up, within_s, interval, queue}}``. Each entry falls due every ``every_s``
 seconds (at multiples of it since the epoch, plus ``offset_s``), through a schedule that
 gives its exact next instant (``due_after``), as the calendar's adapter does.
 """
@@ -57,6 +57,8 @@ def calendar(spec: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
             options["maint_catch_up_within_s"] = e["within_s"]
         if e.get("interval"):
             options["maint_interval"] = True
+        if e.get("queue"):
+            options["queue"] = e["queue"]
         out[name] = {
             "task": e["task"],
             "schedule": EverySeconds(e["every_s"], e.get("offset_s", 0)),

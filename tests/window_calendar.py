@@ -12,7 +12,7 @@ from maintenance.config import Settings
 WINDOW_AFTER = {"cache.stats": ("db.stats",)}
 
 
-def entries(settings: Settings) -> list[Entry]:
+def steps(settings: Settings) -> list[Entry]:
     w = "weekly"
     return [
         # listed out of slot order on purpose: the window sorts them by slot

@@ -128,7 +128,7 @@ def health(
     changes as one message, record them (module text)."""
     dsn = settings.history_dsn.get_secret_value()
     last = store.notified(dsn)
-    holds = store.holds(dsn)
+    holds = store.holds(dsn, now)
     pol = policy_of(settings)
     decisions = [
         decide(PREFIX + component, component, obs, last.get(PREFIX + component), holds, pol, now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, not_, select, update
+from sqlalchemy import func, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from maintenance.alerts.rules import PASS, Action, Decision, Hold, Notified
@@ -40,11 +40,18 @@ def open_alerts(dsn: str) -> list[AlertState]:
         return list(s.scalars(stmt))
 
 
-def holds(dsn: str) -> list[Hold]:
-    """Running window runs that name components they take down."""
+def holds(dsn: str, now: datetime) -> list[Hold]:
+    """Window runs that hold alerts for the components they take down: every running
+    one, and an emergency window until its announced end (its run only records and
+    announces it, then ends; the people doing the work are the ones the alerts would
+    page)."""
     with store.reading(dsn) as s:
         stmt = select(WindowRun).where(
-            WindowRun.status == RunStatus.RUNNING.value, WindowRun.expected_down != []
+            WindowRun.expected_down != [],
+            or_(
+                WindowRun.status == RunStatus.RUNNING.value,
+                (WindowRun.kind == "emergency") & (WindowRun.ends_at > now),
+            ),
         )
         rows = s.scalars(stmt).all()
     return [Hold(r.id, r.kind, r.started_at, r.ends_at, frozenset(r.expected_down)) for r in rows]

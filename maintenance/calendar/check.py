@@ -4,8 +4,11 @@
 * duplicate entry names (beat keys its schedule by name: one would vanish);
 * unknown task names;
 * a bad cron expression, or an entry with neither or both of cron and interval;
-* a step of an unknown window, or a step whose cron time falls outside its slot (or
-  outside its window), or that is never sent on one of its window's nights;
+* a window (``window.run``) or step of an unknown window, or one whose cron time falls
+  outside its slot (or outside its window), or that is not planned on one of its
+  window's nights;
+* a window's steps with no ``window.run`` entry to run them, or a ``window.run`` entry
+  whose ``kind`` is not its window;
 * overlapping windows: a night's window still running when the next one starts.
 """
 
@@ -18,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from maintenance.calendar.cron import LocalCron
 from maintenance.calendar.cron import check as check_cron
-from maintenance.calendar.model import Entry
+from maintenance.calendar.model import WINDOW_TASK, Entry, is_step
 from maintenance.calendar.plan import night_window, occurrences
 from maintenance.errors import BadInput
 from maintenance.windows import WINDOWS, Slot, WindowKind, span
@@ -38,13 +41,27 @@ def _in(wall: time, start: time, end: time) -> bool:
     return start <= wall < end
 
 
-def problems(calendar: Sequence[Entry], known_tasks: Collection[str]) -> list[str]:
+def problems(
+    calendar: Sequence[Entry], known_tasks: Collection[str], steps: Sequence[Entry] = ()
+) -> list[str]:
+    """The problems of beat's ``calendar`` and the windows' ``steps`` together."""
     out: list[str] = []
-    for name, n in sorted(Counter(e.name for e in calendar).items()):
+    everything = [*calendar, *steps]
+    for name, n in sorted(Counter(e.name for e in everything).items()):
         if n > 1:
             out.append(f"{name}: {n} entries have this name")
-    good: list[Entry] = []
+    runs = {e.window for e in calendar if e.task == WINDOW_TASK}
     for e in calendar:
+        if e.task == WINDOW_TASK and e.kwargs.get("kind") != e.window:
+            out.append(
+                f"{e.name}: window.run of kind {e.kwargs.get('kind')!r} on {e.window} nights"
+            )
+        elif is_step(e):
+            out.append(f"{e.name}: a step of the {e.window} window among beat's entries")
+    for kind in sorted({e.window for e in steps if e.window} - runs):
+        out.append(f"the {kind} window has steps but no window.run entry: they never run")
+    good: list[Entry] = []
+    for e in everything:
         if e.task not in known_tasks:
             out.append(f"{e.name}: unknown task {e.task!r}")
         if (e.cron is None) == (e.every_s is None):

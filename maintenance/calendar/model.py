@@ -1,5 +1,7 @@
-"""What beat sends, as data (docs/calendar.md): one :class:`Entry` per standalone job
-or window step. Pure: nothing is read or sent here."""
+"""What beat sends, as data (docs/calendar.md): one :class:`Entry` per standalone job,
+advance notice and window (``window.run``), and per window step (what ``window.run``
+runs, in slot order; beat never sends a step itself). Pure: nothing is read or sent
+here."""
 
 from __future__ import annotations
 
@@ -38,8 +40,9 @@ DISRUPTIVE: frozenset[str] = frozenset(
 
 @dataclass(frozen=True)
 class Entry:
-    """One thing beat sends: a standalone job, or a window's step (until ``window.run``
-    exists, each step is an entry of its own at its planned local time)."""
+    """One thing on the calendar: a standalone job, an advance notice or a window that
+    beat sends, or a window's step (``window`` set, task not ``window.run``) that the
+    window's run executes; a step's cron is its planned local time inside its slot."""
 
     name: str  # stable, unique: "daily-backup", "weekly-reindex" ...
     task: str
@@ -48,7 +51,7 @@ class Entry:
     cron: str | None  # local-time cron (LocalCron), or None for an interval
     every_s: float | None  # elapsed interval (health.check: 300)
     catch_up: CatchUp
-    window: str | None  # the window kind it is a step of (None: standalone)
+    window: str | None  # the window kind of a step or of window.run (None: standalone)
     disruptive: bool
     expires_s: float | None  # message expiry (health.check: 270)
     #: The title of the window slot a step belongs to (``maint schedule --check``).
@@ -89,7 +92,8 @@ def job(
 
 
 def step(name: str, task: str, cron: str, window: str, slot: str, **kwargs: Any) -> Entry:
-    """A step of a window, sent at its planned local time on that window's nights."""
+    """A step of a window: ``window.run`` runs it in slot order; ``cron`` is its planned
+    local time in the slot (``maint schedule`` shows it, ``--check`` checks it fits)."""
     return Entry(
         name=name,
         task=task,
@@ -103,6 +107,33 @@ def step(name: str, task: str, cron: str, window: str, slot: str, **kwargs: Any)
         expires_s=None,
         slot=slot,
     )
+
+
+WINDOW_TASK = "window.run"
+
+
+def window_run(kind: str, cron: str, *, note: str = "") -> Entry:
+    """The window of ``kind``, sent to ``window.run`` at its start (``cron``) on the
+    nights whose window is ``kind`` (one night, one window). A window sent late is still
+    sent while its window lasts (``in_window``); ``window.run`` decides each step."""
+    return Entry(
+        name=f"{kind}-window",
+        task=WINDOW_TASK,
+        kwargs={"kind": kind},
+        queue=None,
+        cron=cron,
+        every_s=None,
+        catch_up=CatchUp.IN_WINDOW,
+        window=kind,
+        disruptive=False,
+        expires_s=None,
+        note=note,
+    )
+
+
+def is_step(entry: Entry) -> bool:
+    """A window's step (run by ``window.run``), not something beat sends."""
+    return entry.window is not None and entry.task != WINDOW_TASK
 
 
 def interval(name: str, task: str, every_s: float, *, expires_s: float | None = None) -> Entry:

@@ -25,14 +25,15 @@ from maintenance.cli.fit import Column, Grid, Note
 from maintenance.cli.render import err, out, print_json
 from maintenance.config import Settings, get_settings
 from maintenance.errors import BadInput
+from maintenance.window import plan as window_plan
 from maintenance.windows import resolve_local
 
 CALENDAR = "beat_schedule"
 
 
-def load_calendar(module: str, settings: Settings) -> list[Entry]:
-    """The entries of ``module``'s ``entries(settings)`` (default: beat_schedule, the one
-    beat runs)."""
+def load_calendar(module: str, settings: Settings) -> tuple[list[Entry], list[Entry]]:
+    """``module``'s ``entries(settings)`` (what beat sends) and ``steps(settings)`` (what
+    its windows run); default: beat_schedule, the one beat runs."""
     try:
         found = importlib.import_module(module)
     except ImportError as exc:
@@ -40,7 +41,8 @@ def load_calendar(module: str, settings: Settings) -> list[Entry]:
     entries = getattr(found, "entries", None)
     if not callable(entries):
         raise BadInput(f"calendar module {module!r} has no entries(settings)")
-    return list(entries(settings))
+    steps = getattr(found, "steps", None)
+    return list(entries(settings)), list(steps(settings)) if callable(steps) else []
 
 
 def _zone(name: str | None, settings: Settings) -> ZoneInfo:
@@ -71,16 +73,16 @@ def schedule(
     """The planned runs and windows, local and UTC, and what a blackout would skip and
     why; --check validates the calendar (exit 1 with the problems)."""
     settings = get_settings()
-    calendar = load_calendar(module, settings)
+    calendar, steps = load_calendar(module, settings)
     if validate:
-        found = check.problems(calendar, {s.name for s in catalog.SPECS})
+        found = check.problems(calendar, {s.name for s in catalog.SPECS}, steps)
         if as_json:
-            print_json({"problems": found, "entries": len(calendar)})
+            print_json({"problems": found, "entries": len(calendar), "steps": len(steps)})
         elif found:
             for p in found:
                 err.print(Text(f"problem: {p}"))
         else:
-            out.print(f"calendar ok: {len(calendar)} entries")
+            out.print(f"calendar ok: {len(calendar)} entries, {len(steps)} window steps")
         raise typer.Exit(1 if found else 0)
     zone = _zone(zone_name, settings)
     try:
@@ -94,7 +96,7 @@ def schedule(
         extra_dates=settings.calendar_blackout_dates,
         publication=publication.read(settings),
     )
-    doc = plan_document(calendar, begin, end, zone, facts)
+    doc = plan_document(calendar, begin, end, zone, facts, steps)
     doc["from"], doc["days"] = first.isoformat(), days
     if as_json:
         print_json(doc)
@@ -108,8 +110,11 @@ def plan_document(
     end: datetime,
     zone: ZoneInfo,
     facts: blackout.Blackouts,
+    steps: Sequence[Entry] = (),
 ) -> dict[str, Any]:
-    """The plan of ``(begin, end]`` as plain data (pure)."""
+    """The plan of ``(begin, end]`` as plain data (pure). Each window lists its steps
+    as ``window.run`` would decide them at its start (window.plan), each at its planned
+    time in its slot."""
 
     def times(moment: datetime) -> dict[str, str]:
         return {
@@ -118,6 +123,58 @@ def plan_document(
         }
 
     pub = facts.publication
+    nights: list[dict[str, Any]] = [
+        {
+            "kind": str(w.kind),
+            "date": w.day.isoformat(),
+            "start": times(w.start),
+            "end": times(w.end),
+            "blackouts": list(w.blackouts),
+            "steps": _steps(w, steps, zone, times),
+        }
+        for w in plan.windows(begin, end, zone, facts)
+    ]
+    sent = [
+        {
+            "name": p.entry.name,
+            "task": p.entry.task,
+            "kwargs": dict(p.entry.kwargs),
+            "queue": p.entry.queue,
+            "window": p.entry.window,
+            "slot": p.entry.slot,
+            "announces": p.entry.announces,
+            "cron": p.entry.cron,
+            "disruptive": p.entry.disruptive,
+            **times(p.at),
+            "skipped": p.skip is not None,
+            "skip_reason": p.skip,
+            "by": "beat",
+        }
+        for p in plan.occurrences(calendar, begin, end, zone, facts)
+    ]
+    # the windows' steps at their planned times, as their runs will decide them
+    planned = [
+        {
+            "name": st["name"],
+            "task": st["task"],
+            "kwargs": st["kwargs"],
+            "queue": None,
+            "window": w["kind"],
+            "slot": st["slot"],
+            "announces": None,
+            "cron": st["cron"],
+            "disruptive": st["disruptive"],
+            "local": st["local"],
+            "utc": st["utc"],
+            "skipped": st["skipped"],
+            "skip_reason": st["skip_reason"],
+            "by": "window.run",
+        }
+        for w in nights
+        for st in w["steps"]
+        if st["utc"] is not None
+    ]
+    runs = sorted([*sent, *planned], key=lambda r: r["utc"])  # stable: beat's first
     return {
         "zone": zone.key,
         "blackouts": {
@@ -128,39 +185,48 @@ def plan_document(
                 "unknown": pub.unknown,
             },
         },
-        "windows": [
-            {
-                "kind": str(w.kind),
-                "date": w.day.isoformat(),
-                "start": times(w.start),
-                "end": times(w.end),
-                "blackouts": list(w.blackouts),
-            }
-            for w in plan.windows(begin, end, zone, facts)
-        ],
-        "runs": [
-            {
-                "name": p.entry.name,
-                "task": p.entry.task,
-                "kwargs": dict(p.entry.kwargs),
-                "queue": p.entry.queue,
-                "window": p.entry.window,
-                "slot": p.entry.slot,
-                "announces": p.entry.announces,
-                "cron": p.entry.cron,
-                "disruptive": p.entry.disruptive,
-                **times(p.at),
-                "skipped": p.skip is not None,
-                "skip_reason": p.skip,
-            }
-            for p in plan.occurrences(calendar, begin, end, zone, facts)
-        ],
+        "windows": nights,
+        "runs": runs,
         "intervals": [
             {"name": e.name, "task": e.task, "every_s": e.every_s, "expires_s": e.expires_s}
             for e in calendar
             if e.every_s is not None
         ],
     }
+
+
+def _steps(
+    w: plan.PlannedWindow, steps: Sequence[Entry], zone: ZoneInfo, times: Any
+) -> list[dict[str, Any]]:
+    """The steps of the window ``w`` as its run decides them at its start (pure)."""
+    sp = window_plan.window_span(w.kind, w.day, zone, w.start, scheduled=True)
+    out = []
+    for d in window_plan.plan(
+        steps,
+        w.kind,
+        outcomes={},
+        blackouts=list(w.blackouts),
+        force_reason=None,
+        now=w.start,
+        buffer_start=sp.buffer_start,
+    ):
+        at = plan.next_fire(d.entry, w.start - timedelta(microseconds=1), zone)
+        planned = times(at) if at is not None and at < w.end else {"local": None, "utc": None}
+        out.append(
+            {
+                "name": d.entry.name,
+                "task": d.entry.task,
+                "kwargs": dict(d.entry.kwargs),
+                "slot": d.slot,
+                "cron": d.entry.cron,
+                "disruptive": d.entry.disruptive,
+                **planned,
+                "after": list(d.waits_for),
+                "skipped": d.skip is not None,
+                "skip_reason": d.skip,
+            }
+        )
+    return out
 
 
 def _short(moment: str) -> str:
@@ -194,8 +260,9 @@ def show(doc: dict[str, Any], zone: ZoneInfo) -> None:
         )
     )
     rows: list[Any] = []
+    by_start = {(w["kind"], w["start"]["utc"]): w for w in doc["windows"]}
     for r in doc["runs"]:
-        if _hourly(r):
+        if _hourly(r) or r["by"] != "beat":  # steps: under their window's row
             continue
         rows.append(
             [
@@ -208,9 +275,28 @@ def show(doc: dict[str, Any], zone: ZoneInfo) -> None:
         )
         if r["skipped"]:  # the whole reason, wrapped under the row
             rows.append(Note(r["skip_reason"], under=2))
+        window = by_start.get((r["window"], r["utc"])) if r["task"] == "window.run" else None
+        for st in window["steps"] if window else ():
+            rows.append(
+                [
+                    _short(st["local"]) if st["local"] else "",
+                    _short(st["utc"])[11:] if st["utc"] else "",
+                    f"  {st['name']}",
+                    st["task"],
+                    Text("skip", style="yellow") if st["skipped"] else "step",
+                ]
+            )
+            if st["skipped"]:
+                rows.append(Note(st["skip_reason"], under=2))
     out.print(
         Grid(
-            [Column("local"), Column("utc"), Column("entry"), Column("task"), Column("plan")],
+            [
+                Column("local"),
+                Column("utc"),
+                Column("entry", flex=True),
+                Column("task"),
+                Column("plan"),
+            ],
             rows,
             title="planned runs",
         )

@@ -83,13 +83,16 @@ def window_span(
     zone: ZoneInfo,
     now: datetime,
     duration: timedelta | None = None,
+    *,
+    scheduled: bool = False,
 ) -> Span:
     """The run's span: the scheduled one when ``now`` lies inside it (a late start keeps
-    the planned end), otherwise one that starts ``now`` (a run started by hand at another
-    time keeps the window's length and slot offsets). An emergency starts now."""
+    the planned end) or when ``scheduled`` (beat's run: always the night's own span),
+    otherwise one that starts ``now`` (a run started by hand at another time keeps the
+    window's length and slot offsets). An emergency starts now."""
     begin, end = span(kind, day, zone)
     begin, end = begin.astimezone(UTC), end.astimezone(UTC)
-    if kind is WindowKind.EMERGENCY or not (begin <= now < end):
+    if kind is WindowKind.EMERGENCY or not (scheduled or begin <= now < end):
         length = duration if duration is not None else end - begin
         return Span(kind, day, begin, now.astimezone(UTC), now.astimezone(UTC) + length)
     return Span(kind, day, begin, begin, end)

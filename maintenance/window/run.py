@@ -20,14 +20,14 @@ from pydantic import Field, model_validator
 
 from maintenance import clock, runner
 from maintenance.calendar import blackout, publication
-from maintenance.calendar.model import Entry
-from maintenance.errors import ConfigError, ParamError
+from maintenance.calendar.model import Entry, is_step
+from maintenance.errors import ConfigError, ParamError, RunSkipped
 from maintenance.history import store
 from maintenance.notify import tasks as notify
 from maintenance.results import Result, RunStatus, Trigger
 from maintenance.taskspec import Params, RunContext, TaskSpec
 from maintenance.window import plan
-from maintenance.windows import WINDOWS, Slot, WindowKind, occurs_on
+from maintenance.windows import WINDOWS, Slot, WindowKind, current_or_last_date, occurs_on
 
 log = structlog.get_logger(__name__)
 
@@ -60,16 +60,16 @@ class WindowParams(Params):
 
 
 def load_calendar(module: str, settings: Any) -> tuple[list[Entry], Mapping[str, tuple[str, ...]]]:
-    """The entries of ``module.entries(settings)`` and its dependency map
+    """The window steps of ``module.steps(settings)`` and its dependency map
     (``WINDOW_AFTER``, default :data:`plan.AFTER`)."""
     try:
         found = importlib.import_module(module)
     except ImportError as exc:
         raise ConfigError(f"window.run: cannot import calendar module {module!r}: {exc}") from None
-    entries = getattr(found, "entries", None)
-    if not callable(entries):
-        raise ConfigError(f"window.run: calendar module {module!r} has no entries(settings)")
-    return list(entries(settings)), getattr(found, "WINDOW_AFTER", plan.AFTER)
+    steps = getattr(found, "steps", None)
+    if not callable(steps):
+        raise ConfigError(f"window.run: calendar module {module!r} has no steps(settings)")
+    return [e for e in steps(settings) if is_step(e)], getattr(found, "WINDOW_AFTER", plan.AFTER)
 
 
 def run(ctx: RunContext, params: WindowParams, lookup: Lookup) -> Result:
@@ -77,13 +77,28 @@ def run(ctx: RunContext, params: WindowParams, lookup: Lookup) -> Result:
     zone = settings.zone
     now = clock.now()
     kind = params.kind
-    day = params.date or now.astimezone(zone).date()
+    # Beat sends a window at its start and may send it late, but only while it lasts
+    # (its catch-up rule): its night is the one in progress, and it keeps its planned
+    # span, so a late start has less time and the buffer rule still holds.
+    scheduled = ctx.trigger is Trigger.BEAT and kind is not WindowKind.EMERGENCY
+    if params.date is not None:
+        day = params.date
+    elif scheduled:
+        day = current_or_last_date(kind, now, zone)
+    else:
+        day = now.astimezone(zone).date()
     if kind is not WindowKind.EMERGENCY and not occurs_on(kind, day):
         raise ParamError(
             f"window.run: {day.isoformat()} ({day:%A}) has no {WINDOWS[kind].title.lower()} window"
         )
     duration = dt.timedelta(minutes=params.duration_min) if kind is WindowKind.EMERGENCY else None
-    sp = plan.window_span(kind, day, zone, now, duration)
+    sp = plan.window_span(kind, day, zone, now, duration, scheduled=scheduled)
+    if scheduled and now >= sp.end:
+        raise RunSkipped(
+            f"the {kind.value} window of {day.isoformat()} ended at "
+            f"{sp.end.astimezone(zone):%H:%M %Z}: a window is not started after its end "
+            f"(run it by hand with `maint window run {kind.value}` if it is still wanted)"
+        )
     force = params.force_reason.strip() if params.force_reason else None
     entries: list[Entry] = []
     after: Mapping[str, tuple[str, ...]] = plan.AFTER

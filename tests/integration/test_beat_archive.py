@@ -1,5 +1,5 @@
-"""The calendar's archive run prunes: beat's ``monthly-archive`` entry, run with exactly
-its kwargs through the real runner, deletes archives past the monthly retention age and
+"""The calendar's archive run prunes: the monthly window's ``monthly-archive`` step, run
+with exactly its kwargs through the real runner (as ``window.run`` runs it), deletes archives past the monthly retention age and
 never the newest MAINT_RETENTION_MIN_VERIFIED. (It used to run ``prune=dry-run``, the
 task's default, so archives grew without bound.)"""
 
@@ -49,9 +49,9 @@ def test_the_scheduled_archive_run_prunes_old_archives_down_to_the_floor(
     folder = root / archive.ARCHIVE_DIR
     assert len(list(folder.glob("*.tar"))) == 4
 
-    entry = beat_schedule.build(s)["monthly-archive"]
-    assert entry["task"] == "backup.archive"
-    out = runner.execute(spec, entry["kwargs"], settings=s, trigger=Trigger.BEAT)
+    entry = next(e for e in beat_schedule.steps(s) if e.name == "monthly-archive")
+    assert entry.task == "backup.archive"
+    out = runner.execute(spec, dict(entry.kwargs), settings=s, trigger=Trigger.CLI)
 
     assert out.status is RunStatus.SUCCEEDED, out.error_message
     left = sorted(p.name.removesuffix(".tar") for p in folder.glob("*.tar"))

@@ -12,11 +12,22 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from time import time_ns
 
 import psycopg
 import pytest
 
-from tests.conftest import HISTORY_DB, Beat, Worker, _dsn, history_rows, start_beat, wait_for
+from tests.conftest import (
+    HISTORY_DB,
+    ROOT,
+    Beat,
+    Worker,
+    _dsn,
+    history_rows,
+    start_beat,
+    start_worker,
+    wait_for,
+)
 
 pytestmark = pytest.mark.usefixtures("clean_history")
 
@@ -304,3 +315,61 @@ def _logged_at(b: Beat, text: str) -> list[datetime]:
         if text in line and line.startswith("{"):
             out.append(datetime.fromisoformat(json.loads(line)["timestamp"].replace("Z", "+00:00")))
     return out
+
+
+def test_beat_sends_a_window_to_window_run_which_runs_its_steps_on_the_worker(
+    beats: list[Beat], maint_env: dict[str, str], session_tmp: Path, target_db: str
+) -> None:
+    """The wiring end to end: beat sends ``window.run`` (trigger beat) to a worker, whose
+    run opens the window and runs its steps there, each a history row linked to it.
+    The worker reads the test calendar (tests/window_calendar.py) and listens on a queue
+    of its own, so the session's worker does not take the message."""
+    queue = f"{maint_env['MAINT_QUEUE']}-window"
+    env = {
+        **maint_env,
+        "MAINT_QUEUE": queue,
+        "MAINT_CALENDAR_MODULE": "tests.window_calendar",
+        "PYTHONPATH": str(ROOT),
+    }
+    w = start_worker(env, session_tmp / f"window-worker-{time_ns()}.log", concurrency=1)
+    try:
+        day = datetime.now(UTC).date() + timedelta(days=1)
+        while day.isoweekday() != 7 or day.day <= 7:  # a weekly Sunday ahead
+            day += timedelta(days=1)
+        hour = 3600.0
+        # due once, in 12 s: a beat anchors a new entry at its start, so an instant that
+        # passes while it starts up (a loaded machine) would never be sent
+        offset = (datetime.now(UTC).timestamp() + 12) % hour
+        calendar = {
+            "weekly-window": {
+                "task": "window.run",
+                "kwargs": {"kind": "weekly", "date": day.isoformat()},
+                "every_s": hour,
+                "offset_s": offset,
+                "queue": queue,
+            }
+        }
+        b = _start(beats, _env(maint_env), session_tmp, calendar)
+        wait_for(lambda: "leading now" in b.log(), timeout=12, what=f"leadership\n{b.log()}")
+        (own,) = wait_for(
+            lambda: history_rows("task = 'window.run' AND status <> 'running'"),
+            timeout=40,
+            what=f"the window's run\n{b.log()[-2000:]}\n{w.log()[-2000:]}",
+        )
+        assert own["trigger"] == "beat" and own["status"] == "succeeded", (
+            own["summary"],
+            history_rows("status = 'failed'"),
+        )
+        with psycopg.connect(_dsn(HISTORY_DB, password=False)) as conn:
+            (win,) = conn.execute("SELECT id, trigger, local_date FROM window_runs").fetchall()
+        assert win[1:] == ("beat", day)
+        steps = history_rows("window_run_id = %s", (win[0],))
+        assert [(r["task"], r["trigger"], r["status"]) for r in steps] == [
+            ("db.stats", "window", "succeeded"),
+            ("cache.stats", "window", "succeeded"),
+            ("diag.hold", "window", "succeeded"),
+            ("diag.hold", "window", "succeeded"),
+        ]
+        assert {r["host"] for r in steps} == {own["host"]}  # on the worker, in its run
+    finally:
+        w.stop()

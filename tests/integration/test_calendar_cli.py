@@ -28,6 +28,13 @@ def entries(settings: Any) -> list[Entry]:
         job("daily-backup", "backup.create", "0 22 * * *", tier="daily"),
         job("typo", "db.vacum_analyze", "0 2 * * SUN"),
         job("bad-cron", "db.stats", "0 25 * * *"),
+    ]
+
+
+def steps(settings: Any) -> list[Entry]:
+    """The broken calendar's window steps: one planned after its window's end."""
+    return [
+        *beat_schedule.steps(settings),
         step("too-late", "db.reindex", "30 7 * * SUN", "weekly", "Database maintenance"),
     ]
 
@@ -76,10 +83,40 @@ def test_maint_schedule_json_over_a_week_in_berlin(published: str) -> None:
     daily = [r for r in runs if r["name"] == "daily-backup"]
     assert [r["local"][:16] for r in daily][:2] == ["2027-06-28T23:00", "2027-06-29T23:00"]
     assert daily[0]["utc"] == "2027-06-28T21:00:00Z" and len(daily) == 14
-    skipped = {(r["name"], r["local"][:10]): r["skip_reason"] for r in runs if r["skipped"]}
+    # beat sends each window night's window.run once, never a step; the window lists its
+    # steps as its run would decide them, each at its planned time
+    assert not any(r["skipped"] for r in runs if r["by"] == "beat")
+    sent = [(r["local"][:16], r["kwargs"]) for r in runs if r["task"] == "window.run"]
+    assert sent == [
+        ("2027-07-04T02:00", {"kind": "quarterly"}),
+        ("2027-07-11T02:00", {"kind": "weekly"}),
+    ]
+    beat = [r for r in runs if r["by"] == "beat"]
+    assert not any(r["window"] and r["task"] != "window.run" for r in beat)
+    steps_of = {w["date"]: w["steps"] for w in doc["windows"]}
+    assert [st["name"] for st in steps_of["2027-07-04"]][:3] == [
+        "quarterly-backup",
+        "quarterly-retention",
+        "quarterly-archive",
+    ]
+    assert steps_of["2027-07-04"][2]["after"] == ["quarterly-backup"]
+    assert "quarterly-dr-test" in {st["name"] for st in steps_of["2027-07-04"]}
+    assert all(not steps_of[d] for d, kind in nights if kind == "daily")
+    skipped = {
+        (st["name"], d): st["skip_reason"]
+        for d, sts in steps_of.items()
+        for st in sts
+        if st["skipped"]
+    }
     assert set(skipped) == {("quarterly-reindex", "2027-07-04"), ("weekly-reindex", "2027-07-11")}
     assert "publication" in skipped[("quarterly-reindex", "2027-07-04")]
     assert "ACGME survey on 2027-07-12" in skipped[("weekly-reindex", "2027-07-11")]
+    reindex = next(st for st in steps_of["2027-07-11"] if st["name"] == "weekly-reindex")
+    assert (reindex["local"][:16], reindex["utc"]) == ("2027-07-11T02:10", "2027-07-11T00:10:00Z")
+    # runs also lists every step at its planned time, with the same decision
+    in_runs = {(r["name"], r["local"][:10]): r for r in runs if r["by"] == "window.run"}
+    assert {k for k, r in in_runs.items() if r["skipped"]} == set(skipped)
+    assert len(in_runs) == sum(len(sts) for sts in steps_of.values())
     july1 = next(w for w in doc["windows"] if w["date"] == "2027-07-01")
     assert july1["blackouts"] == ["July 1 (fiscal year start)"]
     assert not any(r["task"] == "db.optimize" for r in runs)

@@ -4,15 +4,18 @@ failed; a disruptive step skipped in a blackout and run with force_reason."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import psycopg
 import pytest
+import time_machine
 
 from maintenance import catalog, clock, runner
+from maintenance.alerts import store as alert_store
 from maintenance.config import Settings
 from maintenance.results import RunStatus, Trigger
+from maintenance.windows import resolve_local
 from tests.conftest import history_rows
 
 pytestmark = pytest.mark.integration
@@ -144,6 +147,64 @@ def test_emergency_needs_a_reason_and_records_its_window(
     checks = {c["name"]: c["status"] for c in win["result"]["checks"]}
     assert checks["notice emergency"] == "warn"
     assert [r["task"] for r in history_rows("window_run_id IS NOT NULL")] == []
+
+
+def _sunday_at(settings: Settings, hh: int, mm: int) -> datetime:
+    """A weekly Sunday (not a first Sunday) at local ``hh:mm``."""
+    day = _next_sunday(settings)
+    while day.day <= 7:
+        day += timedelta(days=7)
+    return resolve_local(day, time(hh, mm), settings.zone)
+
+
+def test_beat_runs_its_window_late_inside_it_on_plan_and_never_after_it(
+    settings: Settings, clean_history: str
+) -> None:
+    """Beat sends a window at its start; a message that arrives late (workers busy, beat
+    caught it up) keeps the night's planned span: the buffer rule still holds. After
+    the window's end it does not start at all."""
+    spec = catalog.get("window.run")
+    s = _with(settings)
+    with time_machine.travel(_sunday_at(s, 3, 10), tick=True):
+        late = runner.execute(spec, {"kind": "weekly"}, settings=s, trigger=Trigger.BEAT)
+    assert late.status is RunStatus.SUCCEEDED, late.summary
+    (win,) = _window_rows(clean_history)
+    end = _sunday_at(s, 6, 0)
+    assert win["trigger"] == "beat" and win["local_date"] == end.astimezone(s.zone).date()
+    assert win["ends_at"] == end  # the planned end, not 4 hours after 03:10
+    steps = {st["name"]: st["status"] for st in late.result["figures"]["steps"]}  # type: ignore[index]
+    assert steps["t-hold"] == "succeeded"
+
+    with time_machine.travel(_sunday_at(s, 5, 40), tick=True):
+        in_buffer = runner.execute(spec, {"kind": "weekly"}, settings=s, trigger=Trigger.BEAT)
+    rows = {st["name"]: st for st in in_buffer.result["figures"]["steps"]}  # type: ignore[index]
+    assert rows["t-hold"]["status"] == "skipped"
+    assert "not started by the start of the buffer" in rows["t-hold"]["reason"]
+    assert rows["t-verify"]["status"] == "succeeded"  # read-only steps still run
+
+    with time_machine.travel(_sunday_at(s, 6, 30), tick=True):
+        after = runner.execute(spec, {"kind": "weekly"}, settings=s, trigger=Trigger.BEAT)
+    assert after.status is RunStatus.SKIPPED
+    assert "ended at 06:00" in after.summary and "maint window run weekly" in after.summary
+    assert len(_window_rows(clean_history)) == 2  # no window opened after its end
+
+
+def test_an_emergency_window_holds_alerts_until_its_announced_end(
+    settings: Settings, clean_history: str
+) -> None:
+    out = runner.execute(
+        catalog.get("window.run"),
+        {"kind": "emergency", "reason": "replacing the database disk", "duration_min": 30},
+        settings=settings,
+        trigger=Trigger.CLI,
+    )
+    assert out.status is RunStatus.SUCCEEDED, out.summary
+    (win,) = _window_rows(clean_history)
+    assert win["status"] == "succeeded"  # its run only records and announces it
+    now = clock.now()
+    (hold,) = alert_store.holds(clean_history, now)
+    assert hold.window_run_id == win["id"] and "database" in hold.components
+    assert alert_store.holds(clean_history, win["ends_at"] + timedelta(seconds=1)) == []
 
 
 def test_a_date_without_that_window_is_bad_input(settings: Settings, clean_history: str) -> None:

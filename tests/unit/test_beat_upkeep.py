@@ -10,15 +10,20 @@ from zoneinfo import ZoneInfo
 
 import beat_schedule
 from maintenance.calendar import plan
-from maintenance.config import get_settings
+from maintenance.calendar.model import Entry
+from maintenance.config import Settings, get_settings
 
 ZONE = ZoneInfo("UTC")  # wall hours as written; the DST nights: test_calendar_plan
 YEAR = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 12, 31, 23, 59, tzinfo=UTC))
 
 
+def calendar_of(settings: Settings) -> list[Entry]:
+    return [*beat_schedule.entries(settings), *beat_schedule.steps(settings)]
+
+
 def _sends(task: str) -> dict[date, list[tuple[str, str]]]:
     out: dict[date, list[tuple[str, str]]] = defaultdict(list)
-    for p in plan.occurrences(beat_schedule.entries(get_settings()), *YEAR, ZONE):
+    for p in plan.occurrences(calendar_of(get_settings()), *YEAR, ZONE):
         if p.entry.task == task:
             local = p.at.astimezone(ZONE)
             out[local.date()].append((p.entry.name, local.strftime("%H")))
@@ -37,7 +42,7 @@ def test_every_sunday_of_a_year_runs_each_upkeep_task_once_and_no_other_day() ->
                 assert due == [(f"quarterly-{what}", "03")], (day, due)
             else:
                 assert due == [(f"monthly-{what}", "03")], (day, due)
-    assert all(e.task != "db.optimize" for e in beat_schedule.entries(get_settings()))
+    assert all(e.task != "db.optimize" for e in calendar_of(get_settings()))
 
 
 def test_the_security_reviews_run_on_the_first_sunday_of_each_month() -> None:

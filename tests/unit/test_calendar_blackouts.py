@@ -14,7 +14,9 @@ from maintenance.config import load_settings
 from maintenance.windows import resolve_local
 
 NY = ZoneInfo("America/New_York")
-ENTRIES = beat_schedule.entries(load_settings(log_hosts=["web1"]))
+SETTINGS = load_settings(log_hosts=["web1"])
+#: What beat sends and the windows' steps at their planned times: the plan of a night.
+ENTRIES = [*beat_schedule.entries(SETTINGS), *beat_schedule.steps(SETTINGS)]
 
 
 def _at(day: date, hh: int, mm: int = 0) -> datetime:
@@ -79,6 +81,7 @@ def test_only_disruptive_steps_are_skipped_and_the_plan_says_why() -> None:
     assert skipped["weekly-reindex"] == "blackout: the week before the ACGME survey on 2027-03-15"
     sent = {p.entry.name for p in night if not p.skip}
     assert {
+        "weekly-window",
         "weekly-backup",
         "weekly-vacuum-analyze",
         "weekly-report",

@@ -21,7 +21,11 @@ ZONES = ("America/New_York", "America/Chicago", "Europe/Berlin")
 YEAR = 2027
 #: Also: a half-hour DST shift, and a zone whose clocks change at midnight, in a leap year.
 ODD = (("Australia/Lord_Howe", 2028), ("America/Santiago", 2028))
-ENTRIES = beat_schedule.entries(load_settings(log_hosts=["web1"]))
+SETTINGS = load_settings(log_hosts=["web1"])
+#: A year's plan: what beat sends (jobs, notices, one window.run a window night) and the
+#: windows' steps at their planned times in their slots (what ``maint schedule`` shows).
+SENT = beat_schedule.entries(SETTINGS)
+ENTRIES = [*SENT, *beat_schedule.steps(SETTINGS)]
 
 
 def _expected_days(entry: Entry, year: int) -> list[date]:
@@ -87,7 +91,8 @@ def test_the_dst_nights_by_hand_new_york() -> None:
     )
     local = {p.entry.name: p.at.astimezone(zone).strftime("%H:%M") for p in spring}
     # in the gap: once, at the first instant after it
-    assert local["weekly-vacuum-analyze"] == local["weekly-backup"] == "03:00"
+    assert local["weekly-window"] == local["weekly-vacuum-analyze"] == "03:00"
+    assert local["weekly-backup"] == "03:00"
     assert local["weekly-retention"] == "03:15"
     fall = plan.occurrences(
         ENTRIES, datetime(2027, 11, 7, 4, tzinfo=UTC), datetime(2027, 11, 7, 8, tzinfo=UTC), zone
@@ -119,6 +124,12 @@ def test_one_window_a_night_and_no_step_twice_that_night(zone_name: str) -> None
         {"quarterly" if d.month in (1, 4, 7, 10) else "monthly"} for d in first
     ]
     assert len(first) == 12
+    # beat sends one window.run a Sunday, of that night's kind, and nothing else runs it
+    runs = [p for p in plan.occurrences(SENT, *_year(zone), zone) if p.entry.task == "window.run"]
+    assert sorted(p.at.astimezone(zone).date() for p in runs) == sorted(sundays)
+    assert all(
+        {p.entry.kwargs["kind"]} == windows_of[p.at.astimezone(zone).date()] for p in runs
+    )
     # the windows shown: one a night, the largest
     shown = plan.windows(*_year(zone), zone)
     assert len(shown) == 365 and len({w.day for w in shown}) == 365

@@ -102,7 +102,7 @@ def test_the_monthly_backup_replaces_that_sundays_weekly_one() -> None:
 
     from maintenance.calendar import plan
 
-    entries = beat_schedule.entries(get_settings())
+    entries = [*beat_schedule.entries(get_settings()), *beat_schedule.steps(get_settings())]
     by_name = {e.name: e for e in entries}
     assert by_name["weekly-backup"].kwargs == {"tier": "weekly"}
     assert by_name["monthly-backup"].kwargs == {"tier": "monthly"}
