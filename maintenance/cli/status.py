@@ -11,15 +11,19 @@ this module only draws them.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.text import Text
 
+from maintenance.calendar import blackout, publication
+from maintenance.cli import schedule
 from maintenance.cli.fit import Column, Grid, Note, wrap
 from maintenance.cli.render import compact, local, out, print_json, run_dict, runs_table
-from maintenance.config import get_settings
+from maintenance.config import Settings, get_settings
+from maintenance.errors import MaintenanceError
 from maintenance.oncall import facts, judge
 from maintenance.units import human_age, human_bytes, human_duration
 
@@ -37,12 +41,61 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON."))
     """
     settings = get_settings()
     snap = facts.read(settings)
+    try:
+        snap.next_window = next_window(settings, snap.now)
+    except MaintenanceError as exc:  # a calendar module that cannot be read: said, not fatal
+        snap.calendar_problem = str(exc)
     reasons = judge.judge(snap, judge.Policy.from_settings(settings), snap.now)
     if as_json:
         print_json(document(snap, reasons))
     else:
         show(snap, reasons, settings.zone)
     raise typer.Exit(EXIT_ATTENTION if reasons else EXIT_CLEAN)
+
+
+#: How far ahead the next window is looked for (one opens every night).
+WINDOW_SEARCH = timedelta(days=8)
+
+
+def next_window(settings: Settings, now: datetime) -> facts.NextWindow | None:
+    """The next maintenance window and what it will do, as ``maint schedule`` plans it:
+    its own :func:`~maintenance.cli.schedule.load_calendar` (``MAINT_CALENDAR_MODULE``,
+    the module window.run reads; beat_schedule by default) and
+    :func:`~maintenance.cli.schedule.plan_document`, with the blackout facts and the
+    last publication. What it will do: the window's steps as its run will decide them,
+    at their planned times (a calendar without ``steps``: what beat sends inside it)."""
+    calendar, steps = schedule.load_calendar(settings.calendar_module, settings)
+    facts_ = blackout.Blackouts(
+        survey_dates=settings.calendar_survey_dates,
+        extra_dates=settings.calendar_blackout_dates,
+        publication=publication.read(settings),
+    )
+    doc = schedule.plan_document(calendar, now, now + WINDOW_SEARCH, settings.zone, facts_, steps)
+    if not doc["windows"]:
+        return None
+    w = doc["windows"][0]
+    start, end = _utc(w["start"]["utc"]), _utc(w["end"]["utc"])
+    planned = [
+        facts.PlannedRun(_utc(st["utc"]), st["name"], st["task"], st["skip_reason"])
+        for st in w.get("steps", [])
+        if st.get("utc")
+    ] or [
+        facts.PlannedRun(_utc(r["utc"]), r["name"], r["task"], r["skip_reason"])
+        for r in doc["runs"]
+        if start <= _utc(r["utc"]) < end and not (r["cron"] and r["cron"].split()[1] == "*")
+    ]
+    return facts.NextWindow(
+        kind=w["kind"],
+        start=start,
+        end=end,
+        blackouts=tuple(w["blackouts"]),
+        runs=sorted(planned, key=lambda p: p.at),
+        publication_unknown=doc["blackouts"]["publication"]["unknown"],
+    )
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 # --- JSON -------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ Everything comes from the job-history database (so any host that reaches it can 
 the runs, the newest verified backup of each tier (from the runs of ``backup.create`` and
 ``backup.verify``, read as the manifests read them), the last drill (``restore.drill``'s figures), the open alerts, the
 newest health sample (components, the cache's hit ratio, the disks of the backup and log
-roots as the worker measured them). The one exception is the next window, computed from
-the calendar the way ``maint schedule`` computes it.
+roots as the worker measured them). The next window is not read here: ``maint status``
+asks ``maint schedule``'s own functions for it (:class:`NextWindow` is its shape).
 
 Every query runs with a statement timeout (``MAINT_METRICS_SCRAPE_TIMEOUT_S``): a scrape
 or a status is bounded whatever the database does. Judging is :mod:`.judge` (pure).
@@ -13,7 +13,6 @@ or a status is bounded whatever the database does. Judging is :mod:`.judge` (pur
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,10 +24,8 @@ from sqlalchemy import select, text
 from maintenance import clock
 from maintenance.alerts import store as alert_store
 from maintenance.backup import layout
-from maintenance.calendar import blackout, plan, publication
-from maintenance.calendar.model import Entry
 from maintenance.config import Settings
-from maintenance.errors import BadInput, MaintenanceError
+from maintenance.errors import BadInput
 from maintenance.health import document as health_document
 from maintenance.health import samples
 from maintenance.history import lost, store
@@ -42,8 +39,6 @@ BACKUP_LOOKBACK = timedelta(days=120)
 BACKUP_ROWS = 2000
 #: Runs read per task to count failures in a row.
 STREAK_ROWS = 20
-#: The window searched for the next maintenance window (one opens every night).
-WINDOW_SEARCH = timedelta(days=8)
 
 PROBLEMS = (RunStatus.FAILED.value, RunStatus.LOST.value, RunStatus.MISSED.value)
 
@@ -468,51 +463,10 @@ def read_health(dsn: str) -> Health | None:
     return health_of(newest[0]) if newest else None
 
 
-def next_window(settings: Settings, now: datetime) -> NextWindow | None:
-    """The next maintenance window and the runs planned inside it, computed as
-    ``maint schedule`` computes them: the calendar module's ``entries(settings)``
-    (``MAINT_CALENDAR_MODULE``, beat_schedule by default), the blackout facts with the
-    last publication, :func:`maintenance.calendar.plan.windows` and
-    :func:`~maintenance.calendar.plan.occurrences`."""
-    try:
-        module = importlib.import_module(settings.calendar_module)
-    except ImportError as exc:
-        raise BadInput(
-            f"cannot import calendar module {settings.calendar_module!r}: {exc}"
-        ) from None
-    entries = getattr(module, "entries", None)
-    if not callable(entries):
-        raise BadInput(f"calendar module {settings.calendar_module!r} has no entries(settings)")
-    calendar: list[Entry] = list(entries(settings))
-    zone = settings.zone
-    facts = blackout.Blackouts(
-        survey_dates=settings.calendar_survey_dates,
-        extra_dates=settings.calendar_blackout_dates,
-        publication=publication.read(settings),
-    )
-    found = plan.windows(now, now + WINDOW_SEARCH, zone, facts)
-    if not found:
-        return None
-    w = found[0]
-    runs = [
-        PlannedRun(p.at, p.entry.name, p.entry.task, p.skip)
-        for p in plan.occurrences(calendar, w.start - timedelta(microseconds=1), w.end, zone, facts)
-        if not (p.entry.cron and p.entry.cron.split()[1] == "*")  # hourly: not the window's
-    ]
-    return NextWindow(
-        kind=str(w.kind),
-        start=w.start,
-        end=w.end,
-        blackouts=tuple(w.blackouts),
-        runs=runs,
-        publication_unknown=facts.publication.unknown,
-    )
-
-
-def read(settings: Settings, *, calendar: bool = True, now: datetime | None = None) -> Snapshot:
-    """Every fact of the on-call screen (``calendar``: also the next window). Runs whose
-    worker died are settled first (as ``maint history`` does), so a dead run never shows
-    as running."""
+def read(settings: Settings, *, now: datetime | None = None) -> Snapshot:
+    """Every fact of the on-call screen but the next window (the CLI computes it as
+    ``maint schedule`` does). Runs whose worker died are settled first (as ``maint
+    history`` does), so a dead run never shows as running."""
     raw = settings.history_dsn.get_secret_value()
     lost.reap(raw, lost_after_s=settings.lost_after_s)
     dsn = bounded_dsn(raw, settings.metrics_scrape_timeout_s)
@@ -524,11 +478,6 @@ def read(settings: Settings, *, calendar: bool = True, now: datetime | None = No
     snap.running = store.running(dsn)
     snap.windows_running = read_windows_running(dsn)
     snap.recent_problems = read_recent_problems(dsn, moment)
-    if calendar:
-        try:
-            snap.next_window = next_window(settings, moment)
-        except MaintenanceError as exc:
-            snap.calendar_problem = str(exc)
     return snap
 
 
