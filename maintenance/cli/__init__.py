@@ -25,12 +25,14 @@ from maintenance.cli import (
     health,
     history,
     logs,
+    metrics,
     notice,
     report,
     restore,
     run,
     schedule,
     security,
+    status,
     window,
 )
 from maintenance.cli.render import err
@@ -57,12 +59,14 @@ app.add_typer(cache.app, name="cache")
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(logs.app, name="logs")
+app.add_typer(metrics.app, name="metrics")
 app.add_typer(notice.app, name="notice")
 app.add_typer(report.app, name="report")
 app.add_typer(security.app, name="security")
 app.add_typer(window.app, name="window")
 run.register(app)
 history.register(app)
+status.register(app)
 restore.register(app)
 health.register(app)
 schedule.register(app)

@@ -1,4 +1,5 @@
-"""``maint history``, ``maint show`` and ``maint status``: what ran, what failed, why."""
+"""``maint history`` and ``maint show``: what ran, what failed, why (``maint status``, the
+on-call screen: :mod:`maintenance.cli.status`)."""
 
 from __future__ import annotations
 
@@ -107,45 +108,6 @@ def show(
     out.print(Group(*parts))
 
 
-def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
-    """The latest run of every task and what is running now.
-
-    A task is judged by its last real run: input a person gave that was refused (an
-    unknown parameter, a bad value) is listed apart and does not hide it. Exit 1 if the
-    last real run of any task failed, was lost, or was missed (beat was down and did not
-    catch it up).
-    """
-    settings = get_settings()
-    _reap(settings)
-    dsn = settings.history_dsn.get_secret_value()
-    rows = store.latest_per_task(dsn)
-    latest = [r for r in rows if not store.is_rejected_input(r)]
-    refused = [r for r in rows if store.is_rejected_input(r)]
-    running = store.running(dsn)
-    if as_json:
-        print_json(
-            {
-                "latest": [run_dict(r) for r in latest],
-                "rejected": [run_dict(r) for r in refused],
-                "running": [run_dict(r) for r in running],
-            }
-        )
-    else:
-        if latest:
-            out.print(runs_table(latest, settings.zone, title="latest run of each task"))
-        elif not refused:
-            out.print("no runs recorded yet")
-        if refused:
-            title = "input refused since the last real run (not counted)"
-            out.print(runs_table(refused, settings.zone, title=title))
-        if running:
-            out.print(runs_table(running, settings.zone, title="running now"))
-    attention = (RunStatus.FAILED.value, RunStatus.LOST.value, RunStatus.MISSED.value)
-    bad = [r for r in latest if r.status in attention]
-    if bad:
-        raise typer.Exit(1)
-
-
 def _enum(kind: type[E], value: str | None, option: str) -> E | None:
     if value is None:
         return None
@@ -159,4 +121,3 @@ def _enum(kind: type[E], value: str | None, option: str) -> E | None:
 def register(app: typer.Typer) -> None:
     app.command("history")(history)
     app.command("show")(show)
-    app.command("status")(status)

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from maintenance.cli.fit import Column, FirstFit, Grid, KeyValues, Note, one_line, width_for
 from maintenance.history.models import JobRun
+from maintenance.units import human_age
 
 
 class _Console(Console):
@@ -98,6 +99,11 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def ago(now: datetime, moment: datetime | None) -> str:
+    """How long before ``now`` (:func:`maintenance.units.human_age`)."""
+    return "-" if moment is None else human_age((now - moment).total_seconds())
+
+
 # --- JSON ----------------------------------------------------------------------------------
 
 
@@ -164,9 +170,16 @@ def print_run(
 # --- run tables ------------------------------------------------------------------------
 
 
-def runs_table(runs: Sequence[JobRun], zone: ZoneInfo, title: str | None = None) -> FirstFit:
+def runs_table(
+    runs: Sequence[JobRun],
+    zone: ZoneInfo,
+    title: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> FirstFit:
     """Runs, one a line: id, task, status, trigger and duration whole; the start time
-    compact where the room is short; the summary takes what is left."""
+    compact where the room is short; the summary takes what is left. With ``now``, also
+    how long ago each started (``maint status``)."""
     steps = bool(runs) and all(r.step for r in runs) and len({r.parent_run_id for r in runs}) == 1
     heading = f"{title} (times in {zone.key})" if title else f"times in {zone.key}"
 
@@ -177,6 +190,7 @@ def runs_table(runs: Sequence[JobRun], zone: ZoneInfo, title: str | None = None)
             Column("status"),
             Column("trigger"),
             *([Column("started")] if when else []),
+            *([Column("age", right=True)] if now else []),
             Column("duration", right=True),
             Column("summary", flex=True),
         ]
@@ -187,6 +201,7 @@ def runs_table(runs: Sequence[JobRun], zone: ZoneInfo, title: str | None = None)
                 status_text(r.status),
                 r.trigger,
                 *([when(r.started_at, zone)] if when else []),
+                *([ago(now, r.started_at)] if now else []),
                 duration(r.duration_s),
                 one_line(r.summary),
             ]

@@ -28,6 +28,7 @@ One section per area, composed into the one flat :class:`Settings` (so every fie
     capacity    capacity.forecast: history needed, warning horizon, tier budgets
     smoke       test.smoke and test.baseline: the requests, their timeout, regressions
     report      the monthly report: its folder, whether it is sent, rows per table
+    metrics     maint status (the on-call screen's thresholds) and maint metrics (Prometheus)
 
 A new area (logs, cache, dbmaint, health, calendar ...) adds its settings like this:
 
@@ -76,6 +77,7 @@ from maintenance.config.flower import FlowerSection
 from maintenance.config.health import HealthSection
 from maintenance.config.logging import LoggingSection
 from maintenance.config.logs import LogsSection
+from maintenance.config.metrics import MetricsSection
 from maintenance.config.notify import NotifySection
 from maintenance.config.offsite import OffsiteSection
 from maintenance.config.report import ReportSection
@@ -121,11 +123,13 @@ SECTIONS: tuple[type[Section], ...] = (
     CapacitySection,
     SmokeSection,
     ReportSection,
+    MetricsSection,
 )
 
 
 class Settings(
     # the reverse of SECTIONS: pydantic orders the fields of the last base first
+    MetricsSection,
     ReportSection,
     SmokeSection,
     CapacitySection,

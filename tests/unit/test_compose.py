@@ -18,12 +18,21 @@ from maintenance.config import SECRET_FIELDS, Settings
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
-OURS = ("migrate", "worker", "beat", "beat-standby", "flower")
+OURS = ("migrate", "worker", "beat", "beat-standby", "flower", "metrics")
 BEATS = ("beat", "beat-standby")
 
 
 def test_the_stack_has_every_service() -> None:
-    assert set(SERVICES) == {"db", "redis", "migrate", "worker", "beat", "beat-standby", "flower"}
+    assert set(SERVICES) == {
+        "db",
+        "redis",
+        "migrate",
+        "worker",
+        "beat",
+        "beat-standby",
+        "flower",
+        "metrics",
+    }
 
 
 def test_redis_never_evicts_the_brokers_keys() -> None:
@@ -31,7 +40,9 @@ def test_redis_never_evicts_the_brokers_keys() -> None:
     assert cmd[cmd.index("--maxmemory-policy") + 1] == "noeviction"
 
 
-@pytest.mark.parametrize("name", ["db", "redis", "worker", "beat", "beat-standby", "flower"])
+@pytest.mark.parametrize(
+    "name", ["db", "redis", "worker", "beat", "beat-standby", "flower", "metrics"]
+)
 def test_long_running_services_have_health_checks(name: str) -> None:
     assert SERVICES[name]["healthcheck"]["test"]
 
@@ -107,10 +118,28 @@ def test_flower_auth_comes_from_the_environment_never_argv() -> None:
 
 def test_migrations_run_once_before_the_workers() -> None:
     assert SERVICES["migrate"]["restart"] == "no"
-    for name in ("worker", *BEATS, "flower"):
+    for name in ("worker", *BEATS, "flower", "metrics"):
         assert (
             SERVICES[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         )
+
+
+def test_metrics_serves_on_the_port_it_publishes_on_loopback_and_checks_itself() -> None:
+    """maint metrics serve, listening on every address inside the container (else the
+    published port reaches nothing), published on the host's loopback only, its health
+    check asking the same port's /metrics; the history's database up first."""
+    svc = SERVICES["metrics"]
+    argv = svc["command"]
+    assert argv[:4] == ["maint", "metrics", "serve", "--host"]
+    assert argv[argv.index("--host") + 1] == "0.0.0.0"  # noqa: S104 - inside the container
+    port = argv[argv.index("--port") + 1]
+    assert svc["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert f"http://127.0.0.1:{port}/metrics" in svc["healthcheck"]["test"][-1]
+    assert svc["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "volumes" not in svc  # it reads the history, never the roots
+    from maintenance.config import load_settings
+
+    assert int(port) == load_settings().metrics_port  # the documented default
 
 
 def test_worker_has_the_backup_and_log_volumes_where_settings_point() -> None:
