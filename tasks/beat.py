@@ -155,6 +155,7 @@ class LeaderScheduler(Scheduler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._leader: Leadership | None = None
         self._leading = False
+        self._closing = False
         self._last: dict[str, datetime] = {}
         self._next: dict[str, datetime | None] = {}
         self._settled_at = 0.0
@@ -201,10 +202,15 @@ class LeaderScheduler(Scheduler):
         """Nothing to write: the claims are the state, written as they are made."""
 
     def close(self) -> None:
+        """Release leadership once. Celery calls this from its TERM/INT handler and again
+        as its loop ends; a second signal can call it inside the first call."""
+        if self._closing:
+            return
+        self._closing = True
         try:
             if self._leader is not None and self._leading:
-                self._leader.release()
                 self._leading = False
+                self._leader.release()
         finally:
             super().close()
 

@@ -44,6 +44,7 @@ class Leadership:
         self._dsn, self.name = dsn, name
         self._key = locks.lock_key(name)
         self._conn: psycopg.Connection | None = None
+        self._stack = contextlib.ExitStack()
 
     @property
     def held(self) -> bool:
@@ -104,13 +105,21 @@ class Leadership:
         return True
 
     def release(self) -> None:
-        """Give the lock up (on a clean stop), so a standby takes over at its next poll."""
-        conn = self._conn
+        """Give the lock up (on a clean stop), so a standby takes over at its next poll.
+
+        Called from beat's signal handler: a second signal (Ctrl-C reaches the whole
+        process group, then a supervisor's TERM) can arrive while the unlock waits for the
+        server, and runs this again inside it. The session is detached first, so that
+        call finds nothing to release; before, it waited for the connection's lock,
+        which the interrupted unlock held, and beat hung for ever, still leading."""
+        conn, stack = self._conn, self._stack
         if conn is None:
             return
+        self._conn = None
         with contextlib.suppress(psycopg.Error):
             conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
-        self._drop()
+        with contextlib.suppress(Exception):
+            stack.close()
 
     def _drop(self) -> None:
         stack, self._conn = self._stack, None

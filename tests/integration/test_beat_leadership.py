@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -80,3 +82,43 @@ def test_claims_record_their_zone(clean_history: str) -> None:
         zone="America/Chicago",
     )
     assert claims.last_zone(clean_history) == "America/Chicago"
+
+
+def test_a_second_signal_during_the_unlock_does_not_hang_beat(history_db: str) -> None:
+    """Celery's TERM/INT handler releases the lock; a second signal (Ctrl-C reaches the
+    whole process group, then run-local's or a supervisor's TERM) runs the handler again
+    inside the first unlock, while it holds the connection. The inner release must find
+    nothing to do: it used to wait for that connection's lock for ever (beat hung,
+    still leading). Here the inner call is made where the signal would land."""
+    a, b = Leadership(history_db, "t-resignal"), Leadership(history_db, "t-resignal")
+
+    class Interrupted:
+        """The session, with a signal arriving while the unlock holds it."""
+
+        def __init__(self, real: Any) -> None:
+            self.real, self.signalled = real, False
+
+        def execute(self, sql: str, params: Any = None) -> Any:
+            if "unlock" in sql and not self.signalled:
+                self.signalled = True
+                with self.real.lock:  # the interrupted unlock holds the connection
+                    a.release()  # the second signal's handler
+            return self.real.execute(sql, params)
+
+    try:
+        assert a.acquire()
+        session = Interrupted(a._conn)
+        a._conn = session  # type: ignore[assignment]
+        done = threading.Event()
+
+        def stop() -> None:
+            a.release()
+            done.set()
+
+        threading.Thread(target=stop, daemon=True).start()
+        if not done.wait(10):
+            session.real.lock.release()  # let the hung handler go, then say so
+            pytest.fail("release hung on its own connection's lock")
+        assert not a.held and b.acquire()  # released once, the standby leads
+    finally:
+        b.release()
