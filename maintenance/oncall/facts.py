@@ -174,6 +174,9 @@ class Snapshot:
     windows_running: list[WindowRun] = field(default_factory=list)
     #: why the next window could not be computed
     calendar_problem: str | None = None
+    #: when the oldest run in the history started (None: no run yet): how long the suite
+    #: has been running, so that "never" can be told from "not yet"
+    history_since: datetime | None = None
 
 
 # --- readers --------------------------------------------------------------------------------
@@ -458,6 +461,12 @@ def health_of(sample: samples.Stored) -> Health:
     )
 
 
+def read_history_since(dsn: str) -> datetime | None:
+    """When the oldest run in the history started."""
+    with _session(dsn) as s:
+        return s.execute(text("SELECT min(started_at) FROM job_runs")).scalar()
+
+
 def read_health(dsn: str) -> Health | None:
     newest = samples.latest(dsn, limit=1)
     return health_of(newest[0]) if newest else None
@@ -499,4 +508,5 @@ def read_metrics(
         drill=read_drill(dsn),
         alerts=read_alerts(dsn),
         health=read_health(dsn),
+        history_since=read_history_since(dsn),
     )

@@ -2,8 +2,12 @@
 
 :func:`judge` returns the reasons, most severe first; ``maint status`` prints the first
 on its first line and exits 1 when there is any (docs/status.md lists the rules). What
-the history does not show is never a reason by itself: a tier no backup has run for, a
-suite that never stored a health sample, a drill never run. What it shows is judged.
+the history does not show is not a reason while the suite is new: a tier no backup has
+run for, no health sample yet, a drill never run. Once the history is older than a
+tier's limit (``MAINT_STATUS_BACKUP_MAX_AGE_H``: a daily backup within 26 h) with no
+verified backup of it, or older than the health staleness with no sample, the absence
+is the finding: nothing is running (beat down, no worker), which is the silence this
+screen exists to break. What the history shows is judged.
 """
 
 from __future__ import annotations
@@ -140,7 +144,21 @@ def _backups(snap: Snapshot, policy: Policy, now: datetime) -> list[Reason]:
         newest = snap.backups.get(tier)
         limit = policy.backup_max_age_s.get(tier)
         if newest is None:
-            if tier in snap.backup_tiers_run:
+            since = (
+                (now - snap.history_since).total_seconds() if snap.history_since else None
+            )
+            if tier == "daily" and since is not None and limit is not None and since > limit:
+                out.append(
+                    Reason(
+                        Severity.CRITICAL,
+                        "backups",
+                        f"backup:{tier}",
+                        f"no verified {tier} backup in {age(since)} of history "
+                        f"(limit {age(limit)}): is beat sending backup.create?",
+                        f"no verified {tier} backup",
+                    )
+                )
+            elif tier in snap.backup_tiers_run:
                 out.append(
                     Reason(
                         Severity.CRITICAL,
@@ -211,6 +229,18 @@ def _disks(snap: Snapshot, policy: Policy) -> list[Reason]:
 def _health(snap: Snapshot, policy: Policy, now: datetime) -> list[Reason]:
     h = snap.health
     if h is None:
+        since = (now - snap.history_since).total_seconds() if snap.history_since else 0.0
+        if since > policy.health_stale_s:
+            return [
+                Reason(
+                    Severity.HIGH,
+                    "health",
+                    "health:stale",
+                    f"no health sample in {age(since)} of history: is beat sending "
+                    "health.check (every 5 minutes)?",
+                    "no health check",
+                )
+            ]
         return []
     out = []
     stale = (now - h.taken_at).total_seconds()

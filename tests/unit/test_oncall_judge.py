@@ -75,6 +75,22 @@ def test_a_clean_snapshot_needs_no_attention() -> None:
 def test_an_empty_history_needs_no_attention() -> None:
     """Nothing recorded is not a finding: a tier never backed up, no sample, no drill."""
     assert judge(Snapshot(now=NOW), POLICY, NOW) == []
+    # a new suite: its first run ten minutes ago, no daily backup or sample yet
+    young = Snapshot(now=NOW, history_since=NOW - timedelta(minutes=10))
+    assert keys(young) == []
+
+
+def test_a_history_older_than_a_day_without_a_daily_backup_or_a_sample_is_a_finding() -> None:
+    """Beat down since the install: runs by hand only. After 26 h without a verified
+    daily backup, and after the staleness limit without a sample, that is the finding."""
+    old = Snapshot(now=NOW, history_since=NOW - timedelta(hours=27))
+    reasons = judge(old, POLICY, NOW)
+    assert [r.key for r in reasons] == ["backup:daily", "health:stale"]
+    assert "no verified daily backup in 1d" in reasons[0].text, reasons[0].text
+    assert "is beat sending backup.create?" in reasons[0].text
+    # weekly and monthly tiers are not required by age alone (a suite one day old)
+    just = Snapshot(now=NOW, history_since=NOW - timedelta(hours=25))
+    assert keys(just) == ["health:stale"]
 
 
 def test_a_failed_backup_a_missed_drill_and_an_open_alert_most_severe_first() -> None:
