@@ -29,7 +29,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("MAINT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("MAINT_TEST_REDIS", "redis://127.0.0.1:6379")
-#: pytest-xdist runs the suite in several processes (scripts/test: -n 2); each gets its
+#: pytest-xdist runs the suite in several processes (scripts/test: -n 3); each gets its
 #: own pair of Redis databases (gw0: 15 and 14, gw1: 13 and 12 ...), so that one's cache
 #: clears, flushes and broker keys never meet another's. Databases and queues are
 #: already per process (TAG).

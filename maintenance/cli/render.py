@@ -21,6 +21,7 @@ from rich.errors import MarkupError
 from rich.markup import escape
 from rich.text import Text
 
+from maintenance import units
 from maintenance.cli.fit import Column, FirstFit, Grid, KeyValues, Note, one_line, width_for
 from maintenance.history.models import JobRun
 from maintenance.units import human_age
@@ -86,17 +87,7 @@ def compact(moment: datetime | None, zone: ZoneInfo) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, sec = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{sec:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    return "-" if seconds is None else units.human_duration(seconds)
 
 
 def ago(now: datetime, moment: datetime | None) -> str:
