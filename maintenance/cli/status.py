@@ -24,7 +24,7 @@ from maintenance.cli.fit import Column, Grid, Note, wrap
 from maintenance.cli.render import compact, local, out, print_json, run_dict, runs_table
 from maintenance.config import Settings, get_settings
 from maintenance.errors import MaintenanceError
-from maintenance.oncall import facts, judge
+from maintenance.oncall import facts, judge, model
 from maintenance.units import human_age, human_bytes, human_duration
 
 EXIT_CLEAN, EXIT_ATTENTION = 0, 1
@@ -57,7 +57,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print as JSON."))
 WINDOW_SEARCH = timedelta(days=8)
 
 
-def next_window(settings: Settings, now: datetime) -> facts.NextWindow | None:
+def next_window(settings: Settings, now: datetime) -> model.NextWindow | None:
     """The next maintenance window and what it will do, as ``maint schedule`` plans it:
     its own :func:`~maintenance.cli.schedule.load_calendar` (``MAINT_CALENDAR_MODULE``,
     the module window.run reads; beat_schedule by default) and
@@ -76,15 +76,15 @@ def next_window(settings: Settings, now: datetime) -> facts.NextWindow | None:
     w = doc["windows"][0]
     start, end = _utc(w["start"]["utc"]), _utc(w["end"]["utc"])
     planned = [
-        facts.PlannedRun(_utc(st["utc"]), st["name"], st["task"], st["skip_reason"])
+        model.PlannedRun(_utc(st["utc"]), st["name"], st["task"], st["skip_reason"])
         for st in w.get("steps", [])
         if st.get("utc")
     ] or [
-        facts.PlannedRun(_utc(r["utc"]), r["name"], r["task"], r["skip_reason"])
+        model.PlannedRun(_utc(r["utc"]), r["name"], r["task"], r["skip_reason"])
         for r in doc["runs"]
         if start <= _utc(r["utc"]) < end and not (r["cron"] and r["cron"].split()[1] == "*")
     ]
-    return facts.NextWindow(
+    return model.NextWindow(
         kind=w["kind"],
         start=start,
         end=end,
@@ -105,7 +105,7 @@ def _iso(moment: Any) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def document(snap: facts.Snapshot, reasons: list[judge.Reason]) -> dict[str, Any]:
+def document(snap: model.Snapshot, reasons: list[judge.Reason]) -> dict[str, Any]:
     """The screen as data; ``attention`` (the first line's reason, or null) first."""
     areas: dict[str, list[str]] = {}
     for run in snap.latest:
@@ -208,7 +208,7 @@ def document(snap: facts.Snapshot, reasons: list[judge.Reason]) -> dict[str, Any
 # --- the screen ----------------------------------------------------------------------------
 
 
-def show(snap: facts.Snapshot, reasons: list[judge.Reason], zone: ZoneInfo) -> None:
+def show(snap: model.Snapshot, reasons: list[judge.Reason], zone: ZoneInfo) -> None:
     now = snap.now
     style = "bold red" if reasons else "bold green"
     out.print(Text(judge.headline(reasons, out.width), style=style))
@@ -241,7 +241,7 @@ def show(snap: facts.Snapshot, reasons: list[judge.Reason], zone: ZoneInfo) -> N
     _window(snap, zone)
 
 
-def _problems(snap: facts.Snapshot, zone: ZoneInfo) -> Grid:
+def _problems(snap: model.Snapshot, zone: ZoneInfo) -> Grid:
     rows: list[Any] = []
     for r in snap.recent_problems:
         rows.append([str(r.id), r.task, r.status, compact(r.started_at, zone)])
@@ -251,7 +251,7 @@ def _problems(snap: facts.Snapshot, zone: ZoneInfo) -> Grid:
     return Grid(columns, rows, title=title)
 
 
-def _backups(snap: facts.Snapshot, zone: ZoneInfo) -> Grid | Text:
+def _backups(snap: model.Snapshot, zone: ZoneInfo) -> Grid | Text:
     if not snap.backups:
         return Text("backups: no verified backup in the history", style="yellow")
     rows: list[Any] = []
@@ -274,7 +274,7 @@ def _backups(snap: facts.Snapshot, zone: ZoneInfo) -> Grid | Text:
     return Grid(columns, rows, title=f"backups (times in {zone.key})")
 
 
-def _drill(snap: facts.Snapshot, zone: ZoneInfo) -> None:
+def _drill(snap: model.Snapshot, zone: ZoneInfo) -> None:
     d = snap.drill
     if d is None:
         out.print("last drill: none recorded")
@@ -298,7 +298,7 @@ def _drill(snap: facts.Snapshot, zone: ZoneInfo) -> None:
     out.print(line)
 
 
-def _alerts(snap: facts.Snapshot, zone: ZoneInfo) -> Grid:
+def _alerts(snap: model.Snapshot, zone: ZoneInfo) -> Grid:
     rows: list[Any] = []
     for a in snap.alerts:
         held = " (held by a window)" if a.held_since else ""
@@ -309,7 +309,7 @@ def _alerts(snap: facts.Snapshot, zone: ZoneInfo) -> Grid:
     return Grid(columns, rows, title=f"open alerts (times in {zone.key})")
 
 
-def _health(snap: facts.Snapshot, zone: ZoneInfo) -> None:
+def _health(snap: model.Snapshot, zone: ZoneInfo) -> None:
     h = snap.health
     if h is None:
         out.print("health: no sample stored yet (health.check stores one every 5 minutes)")
@@ -338,7 +338,7 @@ def _health(snap: facts.Snapshot, zone: ZoneInfo) -> None:
         out.print(Grid(columns, rows, title="disk headroom (from the newest health sample)"))
 
 
-def _window(snap: facts.Snapshot, zone: ZoneInfo) -> None:
+def _window(snap: model.Snapshot, zone: ZoneInfo) -> None:
     for r in snap.windows_running:
         until = f" until {compact(r.ends_at, zone)}" if r.ends_at else ""
         out.print(

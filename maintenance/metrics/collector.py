@@ -23,6 +23,7 @@ from maintenance.config import Settings
 from maintenance.errors import MaintenanceError
 from maintenance.logs_setup import get_logger
 from maintenance.oncall import facts
+from maintenance.oncall.model import Snapshot
 from maintenance.results import RunStatus
 
 log = get_logger("maint.metrics")
@@ -36,7 +37,7 @@ def _ts(moment: datetime) -> float:
     return moment.timestamp()
 
 
-def families(snap: facts.Snapshot, settings: Settings) -> Iterator[Metric]:
+def families(snap: Snapshot, settings: Settings) -> Iterator[Metric]:
     """The metric families of one snapshot (pure)."""
     now = snap.now
 

@@ -5,16 +5,16 @@ the runs, the newest verified backup of each tier (from the runs of ``backup.cre
 ``backup.verify``, read as the manifests read them), the last drill (``restore.drill``'s figures), the open alerts, the
 newest health sample (components, the cache's hit ratio, the disks of the backup and log
 roots as the worker measured them). The next window is not read here: ``maint status``
-asks ``maint schedule``'s own functions for it (:class:`NextWindow` is its shape).
+asks ``maint schedule``'s own functions for it (:class:`.model.NextWindow` is its shape).
 
 Every query runs with a statement timeout (``MAINT_METRICS_SCRAPE_TIMEOUT_S``): a scrape
-or a status is bounded whatever the database does. Judging is :mod:`.judge` (pure).
+or a status is bounded whatever the database does. The values are :mod:`.model`;
+judging is :mod:`.judge` (pure).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -30,6 +30,16 @@ from maintenance.health import document as health_document
 from maintenance.health import samples
 from maintenance.history import lost, store
 from maintenance.history.models import JobRun, WindowRun
+from maintenance.oncall.model import (
+    PROBLEMS,
+    Alert,
+    Disk,
+    Drill,
+    Health,
+    Snapshot,
+    TaskFigures,
+    VerifiedBackup,
+)
 from maintenance.results import RunStatus, Trigger
 
 #: How far back the runs that prove a backup are read: the monthly tier's age limit
@@ -40,9 +50,6 @@ BACKUP_ROWS = 2000
 #: Runs read per task to count failures in a row.
 STREAK_ROWS = 20
 
-PROBLEMS = (RunStatus.FAILED.value, RunStatus.LOST.value, RunStatus.MISSED.value)
-
-
 def bounded_dsn(dsn: str, timeout_s: float) -> str:
     """``dsn`` with a server-side ``statement_timeout`` for every statement of its
     sessions (libpq's ``options``), kept beside any options it already has."""
@@ -52,131 +59,6 @@ def bounded_dsn(dsn: str, timeout_s: float) -> str:
     query["options"] = f"{query['options']} {limit}" if query.get("options") else limit
     # %20, not +: libpq decodes only percent escapes in a URI
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
-
-
-# --- the facts ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VerifiedBackup:
-    """The newest backup of a tier that a run proved decodable or restorable, and not
-    failed by a later verification."""
-
-    id: str
-    tier: str
-    created_at: datetime
-    level: str
-    verified_at: datetime
-    run_id: int
-    size_bytes: int | None = None
-
-
-@dataclass(frozen=True)
-class Drill:
-    """The last ``restore.drill`` run and its figures (none when it failed before
-    measuring)."""
-
-    run_id: int
-    status: str
-    at: datetime
-    backup: str | None
-    rto_s: float | None
-    rpo_s: float | None
-    rto_objective_s: float | None
-    rpo_objective_s: float | None
-    summary: str | None
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Disk:
-    label: str  # backups | logs
-    root: str
-    free_bytes: int | None
-    used_ratio: float | None
-    status: str  # the health check's verdict: pass | warn | fail
-
-
-@dataclass(frozen=True)
-class Health:
-    """The newest stored health sample."""
-
-    sample_id: int
-    taken_at: datetime
-    status: str
-    components: dict[str, str]
-    #: component -> the first output of its checks that did not pass
-    outputs: dict[str, str]
-    cache_hit_ratio: float | None
-    disks: list[Disk]
-
-
-@dataclass(frozen=True)
-class Alert:
-    key: str
-    status: str
-    opened_at: datetime | None
-    notified_at: datetime
-    held_since: datetime | None
-    output: str
-
-
-@dataclass(frozen=True)
-class TaskFigures:
-    """Per task, over its top-level runs that are not refused input."""
-
-    task: str
-    runs: dict[str, int]  # status -> count in the history
-    last_success_at: datetime | None
-    last_success_duration_s: float | None
-    last_duration_s: float | None
-    #: failed, lost or missed runs since its last success (or skipped run)
-    failures_in_a_row: int
-
-
-@dataclass(frozen=True)
-class PlannedRun:
-    at: datetime
-    name: str
-    task: str
-    skip: str | None
-
-
-@dataclass(frozen=True)
-class NextWindow:
-    kind: str
-    start: datetime
-    end: datetime
-    blackouts: tuple[str, ...]
-    runs: list[PlannedRun]
-    publication_unknown: str | None = None
-
-
-@dataclass
-class Snapshot:
-    """Everything ``maint status`` shows and ``maint metrics`` exports."""
-
-    now: datetime
-    latest: list[JobRun] = field(default_factory=list)
-    rejected: list[JobRun] = field(default_factory=list)
-    running: list[JobRun] = field(default_factory=list)
-    #: top-level runs that failed, were lost or missed in the last 24 h (not refused input)
-    recent_problems: list[JobRun] = field(default_factory=list)
-    tasks: dict[str, TaskFigures] = field(default_factory=dict)
-    backups: dict[str, VerifiedBackup] = field(default_factory=dict)
-    #: tiers of which a backup.create run is in the history (judged only then)
-    backup_tiers_run: set[str] = field(default_factory=set)
-    drill: Drill | None = None
-    alerts: list[Alert] = field(default_factory=list)
-    health: Health | None = None
-    next_window: NextWindow | None = None
-    #: maintenance windows running now (window.run)
-    windows_running: list[WindowRun] = field(default_factory=list)
-    #: why the next window could not be computed
-    calendar_problem: str | None = None
-    #: when the oldest run in the history started (None: no run yet): how long the suite
-    #: has been running, so that "never" can be told from "not yet"
-    history_since: datetime | None = None
 
 
 # --- readers --------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from maintenance.oncall.facts import PROBLEMS, Snapshot
+from maintenance.oncall.model import PROBLEMS, Snapshot
 from maintenance.units import human_age as age
 from maintenance.units import human_bytes
 from maintenance.units import human_duration as took

@@ -13,7 +13,7 @@ from prometheus_client.core import CounterMetricFamily
 
 from maintenance.config import load_settings
 from maintenance.metrics.collector import families
-from maintenance.oncall.facts import (
+from maintenance.oncall.model import (
     Alert,
     Disk,
     Drill,

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from maintenance.history.models import JobRun
-from maintenance.oncall.facts import (
+from maintenance.oncall.facts import newest_verified
+from maintenance.oncall.judge import Policy, Severity, area_of, headline, judge
+from maintenance.oncall.model import (
     Alert,
     Disk,
     Drill,
@@ -18,9 +20,7 @@ from maintenance.oncall.facts import (
     Snapshot,
     TaskFigures,
     VerifiedBackup,
-    newest_verified,
 )
-from maintenance.oncall.judge import Policy, Severity, area_of, headline, judge
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
 H = 3600.0
