@@ -3,7 +3,7 @@
 Thin: the plan is :mod:`.plan` (pure). This module opens the ``window_runs`` row (alerts
 for the components it takes down are held while it runs), runs each step through
 :func:`maintenance.runner.execute` (trigger ``window``, linked by ``window_run_id``),
-sends the window's notices through the notify task functions, and closes the row on
+sends the window's notices (:mod:`.notices`), and closes the row on
 every exit path.
 """
 
@@ -26,7 +26,7 @@ from maintenance.history import store
 from maintenance.notify import tasks as notify
 from maintenance.results import Result, RunStatus, Trigger
 from maintenance.taskspec import Params, RunContext, TaskSpec
-from maintenance.window import plan
+from maintenance.window import notices, plan
 from maintenance.windows import WINDOWS, Slot, WindowKind, current_or_last_date, occurs_on
 
 log = structlog.get_logger(__name__)
@@ -146,7 +146,8 @@ def run(ctx: RunContext, params: WindowParams, lookup: Lookup) -> Result:
     result.figures["window_run_id"] = wid
     try:
         if kind is WindowKind.EMERGENCY:
-            _emergency(ctx, params, sp, result)
+            assert params.reason is not None  # the params' validator
+            notices.emergency(ctx, params.reason, params.duration_min, sp, result)
         else:
             _steps(ctx, result, wid, ordered, after, reasons, force, sp, lookup)
     except BaseException as exc:
@@ -252,7 +253,7 @@ def _steps(
     loose = [e for e in ordered if e.slot not in titles]
     if loose:
         groups.append((None, loose))
-    notices: list[dict[str, Any]] = []
+    sent: list[dict[str, Any]] = []
     previous: Slot | None = None
     for slot, group in groups:
         for entry in group:
@@ -262,10 +263,10 @@ def _steps(
         if slot is not None:
             for at in plan.status_updates_due(kind, slot, previous):
                 done = ", ".join(f"{r['name']} {r['status']}" for r in rows) or "no step yet"
-                _send(
+                notices.send(
                     ctx,
                     result,
-                    notices,
+                    sent,
                     f"status {at}",
                     notify.status,
                     notify.StatusParams(
@@ -281,10 +282,10 @@ def _steps(
         if r["status"] not in (RunStatus.SUCCEEDED.value, RunStatus.SKIPPED.value)
     ]
     if failed:
-        _send(
+        notices.send(
             ctx,
             result,
-            notices,
+            sent,
             "problem",
             notify.problem,
             notify.ProblemParams(
@@ -294,17 +295,17 @@ def _steps(
     else:
         skipped = [r["name"] for r in rows if r["status"] == RunStatus.SKIPPED.value]
         note = f"skipped: {', '.join(skipped)}" if skipped else None
-        _send(
+        notices.send(
             ctx,
             result,
-            notices,
+            sent,
             "all clear",
             notify.all_clear,
             notify.AllClearParams(window=kind, date=sp.day, message=note[:1000] if note else None),
         )
     _blackout_check(result, reasons, force)
     result.figures["steps"] = rows
-    result.figures["notices"] = notices
+    result.figures["notices"] = sent
     counts = {
         s: sum(1 for r in rows if r["status"] == s) for s in ("succeeded", "skipped", "failed")
     }
@@ -362,44 +363,3 @@ def _step(
     else:
         result.check(name, status is RunStatus.SUCCEEDED, observed=observed, expected="succeeded")
     return row | {"status": status.value, "run_id": outcome.run_id, "reason": None}
-
-
-def _send(
-    ctx: RunContext,
-    result: Result,
-    notices: list[dict[str, Any]],
-    label: str,
-    func: Callable[[RunContext, Any], Result],
-    params: Params,
-) -> None:
-    """Send one notice; one that cannot be sent is a warning, never a failure."""
-    try:
-        sent = func(ctx, params)
-    except Exception as exc:  # noqa: BLE001 - a notice never fails the window
-        ok, observed = False, f"{type(exc).__name__}: {exc}"
-    else:
-        ok, observed = not sent.failed, sent.summary
-    result.check(f"notice {label}", ok, warn_only=True, observed=observed, expected="sent")
-    notices.append({"notice": label, "sent": ok, "summary": observed})
-
-
-def _emergency(ctx: RunContext, params: WindowParams, sp: plan.Span, result: Result) -> None:
-    notices: list[dict[str, Any]] = []
-    assert params.reason is not None
-    _send(
-        ctx,
-        result,
-        notices,
-        "emergency",
-        notify.emergency,
-        notify.EmergencyParams(
-            reason=params.reason, start=sp.start, duration_min=params.duration_min
-        ),
-    )
-    result.check("emergency window recorded", True, observed=params.reason)
-    result.figures["steps"] = []
-    result.figures["notices"] = notices
-    result.summary = (
-        f"emergency window run {result.figures['window_run_id']}: {params.reason} "
-        f"(until {sp.end.astimezone(ctx.settings.zone):%H:%M %Z})"
-    )
