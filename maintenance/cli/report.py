@@ -18,6 +18,7 @@ from maintenance.cli.verb import run_task
 from maintenance.config import get_settings
 from maintenance.report import build as report_build
 from maintenance.report import facts, files
+from maintenance.report import month as report_month
 
 app = typer.Typer(help="The monthly report: build, show, sign off.", no_args_is_help=True)
 
@@ -73,7 +74,7 @@ def show(
     the history (the latest of each role is the one the report shows). Exit 1 when the
     month has no report."""
     settings = get_settings()
-    report_build.parse_month(month)
+    report_month.parse_month(month)
     data = files.read(settings, month)
     signed = facts.approvals(settings.history_dsn.get_secret_value(), month)
     if data is None:

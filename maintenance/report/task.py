@@ -18,6 +18,8 @@ from maintenance.logs_setup import get_logger
 from maintenance.notify.deliver import configured_channels, send
 from maintenance.notify.message import Attachment, Message, Severity
 from maintenance.report import build, facts, files, html
+from maintenance.report import common as report_common
+from maintenance.report import month as report_month
 from maintenance.results import Result
 from maintenance.taskspec import Params, RunContext
 from maintenance.units import human_bytes
@@ -37,7 +39,7 @@ class MonthlyParams(Params):
     @classmethod
     def _month(cls, value: str | None) -> str | None:
         if value is not None:
-            build.parse_month(value)
+            report_month.parse_month(value)
             return value.strip()
         return value
 
@@ -55,7 +57,7 @@ class ApproveParams(Params):
     @field_validator("month")
     @classmethod
     def _month(cls, value: str) -> str:
-        build.parse_month(value)
+        report_month.parse_month(value)
         return value.strip()
 
     @field_validator("by")
@@ -77,13 +79,13 @@ def render(settings: Any, data: dict[str, Any]) -> str:
 def monthly(ctx: RunContext, params: MonthlyParams) -> Result:
     s = ctx.settings
     now = clock.now()
-    month = params.month or build.previous_month(now, s.zone)
-    start, end = build.span(month, s.zone)
+    month = params.month or report_month.previous_month(now, s.zone)
+    start, end = report_month.span(month, s.zone)
     dsn = s.history_dsn.get_secret_value()
     found = facts.read(dsn, month, start, end)
     data = build.build(
         found,
-        build.Context(
+        report_common.Context(
             month=month,
             zone=s.timezone,
             generated_at=now,
@@ -192,7 +194,7 @@ def approve(ctx: RunContext, params: ApproveParams) -> Result:
             at=now,
             note=params.note,
             report_sha256=sha,
-            report_generated_at=build.parse_instant(generated) if generated else None,
+            report_generated_at=report_common.parse_instant(generated) if generated else None,
             run_id=ctx.run_id,
         ),
     )

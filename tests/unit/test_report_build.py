@@ -11,6 +11,10 @@ import pytest
 
 from maintenance.errors import BadInput
 from maintenance.report import build, charts, html
+from maintenance.report import common as report_common
+from maintenance.report import month as report_month
+from maintenance.report import operations as report_operations
+from maintenance.report import service as report_service
 from maintenance.report.facts import Facts
 
 NY = ZoneInfo("America/New_York")
@@ -35,8 +39,8 @@ def run(id_: int, task: str, status: str, at: datetime, **more: Any) -> dict[str
     }
 
 
-def ctx(month: str = "2026-11") -> build.Context:
-    return build.Context(
+def ctx(month: str = "2026-11") -> report_common.Context:
+    return report_common.Context(
         month=month,
         zone="America/New_York",
         generated_at=datetime(2026, 12, 6, 11, 0, tzinfo=UTC),
@@ -55,23 +59,23 @@ def sample(at: datetime, **components: str) -> dict[str, Any]:
 
 
 def test_the_month_is_local_midnight_to_local_midnight_across_dst() -> None:
-    start, end = build.span("2026-11", NY)
+    start, end = report_month.span("2026-11", NY)
     assert start == datetime(2026, 11, 1, 4, 0, tzinfo=UTC)  # EDT
     assert end == datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # EST: 30 days and 1 hour
-    assert build.span("2026-12", NY)[1] == datetime(2027, 1, 1, 5, 0, tzinfo=UTC)
-    assert build.previous_month(datetime(2026, 12, 1, 4, 30, tzinfo=UTC), NY) == "2026-10"
-    assert build.previous_month(datetime(2026, 12, 1, 5, 30, tzinfo=UTC), NY) == "2026-11"
-    assert build.previous_month(datetime(2027, 1, 15, tzinfo=UTC), NY) == "2026-12"
+    assert report_month.span("2026-12", NY)[1] == datetime(2027, 1, 1, 5, 0, tzinfo=UTC)
+    assert report_month.previous_month(datetime(2026, 12, 1, 4, 30, tzinfo=UTC), NY) == "2026-10"
+    assert report_month.previous_month(datetime(2026, 12, 1, 5, 30, tzinfo=UTC), NY) == "2026-11"
+    assert report_month.previous_month(datetime(2027, 1, 15, tzinfo=UTC), NY) == "2026-12"
 
 
 @pytest.mark.parametrize("bad", ["2026-13", "2026-1", "26-11", "november", ""])
 def test_a_bad_month_is_bad_input(bad: str) -> None:
     with pytest.raises(BadInput, match="YYYY-MM"):
-        build.parse_month(bad)
+        report_month.parse_month(bad)
 
 
 def test_an_empty_month_says_not_found_in_every_section() -> None:
-    start, end = build.span("2026-11", NY)
+    start, end = report_month.span("2026-11", NY)
     data = build.build(Facts(start=start, end=end), ctx())
     for key in (
         "windows",
@@ -131,7 +135,7 @@ def test_failures_name_what_was_done_and_skip_a_persons_typo() -> None:
             "health.check": {"failed": 5, "succeeded": 100},
         },
     )
-    f = build.failures(facts, "2026-11")
+    f = report_operations.failures(facts, "2026-11")
     assert [i["run_id"] for i in f["items"]] == [1, 2, 4]
     assert f["items"][0]["resolved_by"] == {"run_id": 10, "at": "2026-11-05T04:00:00Z"}
     assert f["items"][0]["error_message"] == "disk full"
@@ -140,7 +144,7 @@ def test_failures_name_what_was_done_and_skip_a_persons_typo() -> None:
     assert f["items"][2]["resolved_by"]["run_id"] == 11
     assert f["unresolved"] == 1
     assert f["counted_only"] == {"health.check": 5}
-    assert build.runs(facts)["total"] == 109
+    assert report_operations.runs(facts)["total"] == 109
 
 
 def test_backups_drills_and_objectives() -> None:
@@ -198,7 +202,7 @@ def test_backups_drills_and_objectives() -> None:
             ),
         ],
     )
-    b = build.backups(facts, "2026-11")
+    b = report_operations.backups(facts, "2026-11")
     assert (b["made"], b["failed"], b["bytes"]) == (2, 1, 4000)
     assert b["by_tier"] == {
         "daily": {"count": 1, "bytes": 1000, "largest": 1000},
@@ -206,7 +210,7 @@ def test_backups_drills_and_objectives() -> None:
     }
     assert b["items"][0]["verification"] == "full" and b["items"][0]["verified"] is True
     assert b["items"][1]["verified"] is None  # no verification recorded: not claimed
-    d = build.drills(facts, ctx())
+    d = report_operations.drills(facts, ctx())
     assert [(x["rto_met"], x["rpo_met"]) for x in d["items"]] == [(True, True), (False, True)]
     assert d["items"][1]["rto_objective_s"] == 3600  # from the settings when the run lacks it
     assert d["objective_missed"] == 1
@@ -220,7 +224,7 @@ def test_uptime_and_incidents_from_the_samples() -> None:
         end=T0 + timedelta(days=30),
         samples=[sample(T0 + i * step, api=st, database="pass") for i, st in enumerate(states)],
     )
-    h = build.health(facts, "2026-11", (facts.end - facts.start).total_seconds())
+    h = report_service.health(facts, "2026-11", (facts.end - facts.start).total_seconds())
     api = next(c for c in h["components"] if c["component"] == "api")
     assert (api["pass"], api["warn"], api["fail"]) == (3, 2, 2)
     assert api["uptime_pct"] == round(100 * 5 / 7, 3)
@@ -262,7 +266,7 @@ def test_capacity_reads_the_documented_shape() -> None:
             }
         },
     )
-    c = build.capacity(Facts(start=T0, end=T0, capacity=cap))
+    c = report_service.capacity(Facts(start=T0, end=T0, capacity=cap))
     assert c["missing"] is None and c["run_id"] == 8
     assert c["series"][0]["note"] == "crosses 50 B on 2027-01-18"
 
@@ -287,7 +291,7 @@ def test_latest_sign_off_per_role_and_all_of_them_kept() -> None:
 
 def test_the_html_escapes_what_the_history_says() -> None:
     evil = '<script>alert("x")</script>'
-    start, end = build.span("2026-11", NY)
+    start, end = report_month.span("2026-11", NY)
     facts = Facts(
         start=start,
         end=end,
@@ -323,7 +327,7 @@ def test_the_html_escapes_what_the_history_says() -> None:
 
 
 def test_charts_are_inline_svg_of_their_own() -> None:
-    start, end = build.span("2026-11", NY)
+    start, end = report_month.span("2026-11", NY)
     facts = Facts(
         start=start,
         end=end,
@@ -351,7 +355,7 @@ def test_charts_are_inline_svg_of_their_own() -> None:
 def test_names_from_the_history_cannot_break_a_chart() -> None:
     """A component named with TeX or markup draws as text; a tier nobody configured is
     "other", never the typed value."""
-    start, end = build.span("2026-11", NY)
+    start, end = report_month.span("2026-11", NY)
     facts = Facts(
         start=start,
         end=end,
@@ -374,16 +378,20 @@ def test_names_from_the_history_cannot_break_a_chart() -> None:
 
 
 def test_samples_pruned_before_the_report_was_built_are_named() -> None:
-    start, end = build.span("2026-11", NY)
+    start, end = report_month.span("2026-11", NY)
     facts = Facts(start=start, end=end, samples=[sample(end - timedelta(days=2), api="pass")])
     first_sunday = datetime(2026, 12, 6, 11, 0, tzinfo=UTC)
-    kept_30 = build.Context("2026-11", "America/New_York", first_sunday, sample_retention_days=30)
+    kept_30 = report_common.Context(
+        "2026-11", "America/New_York", first_sunday, sample_retention_days=30
+    )
     note = build.build(facts, kept_30)["health"]["pruned"]
     assert note == (
         "not found: samples before 2026-11-06T11:00:00Z were pruned "
         "(MAINT_HEALTH_SAMPLE_RETENTION_DAYS=30); the health figures cover the rest of the month only"
     )
-    kept_40 = build.Context("2026-11", "America/New_York", first_sunday, sample_retention_days=40)
+    kept_40 = report_common.Context(
+        "2026-11", "America/New_York", first_sunday, sample_retention_days=40
+    )
     assert build.build(facts, kept_40)["health"]["pruned"] is None
     assert "were pruned" in html.render(build.build(facts, kept_30), {})
     # samples from before the cutoff are there: nothing was pruned, nothing is said
