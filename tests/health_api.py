@@ -10,8 +10,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.http_stand_in import QuietHandler, StandInServer, serving
 
 HEALTHY = {
     "status": "healthy",
@@ -30,25 +31,17 @@ EXTENDED = {
 }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _Server(StandInServer):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.mode = "healthy"
         self.extended: dict[str, Any] = dict(EXTENDED)
         self.slow_s = 0.3
-        self.release = threading.Event()  # ends hanging requests at teardown
         self.requests: list[tuple[str, str, bytes]] = []
-        self.lock = threading.Lock()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
 
     def _answer(self) -> None:
         srv = self.server
@@ -73,13 +66,6 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(200, json.dumps(HEALTHY).encode())
 
-    def _send(self, code: int, body: bytes, ctype: str = "application/json") -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
     do_GET = _answer
     do_POST = _answer
     do_HEAD = _answer
@@ -93,8 +79,7 @@ class StandIn:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     def set(self, mode: str, **extended: Any) -> None:
         self._server.mode = mode
@@ -116,16 +101,8 @@ class StandIn:
 def stand_in(mode: str = "healthy") -> Iterator[StandIn]:
     server = _Server()
     server.mode = mode
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
+    with serving(server):
         yield StandIn(server)
-    finally:
-        server.release.set()
-        server.shutdown()
-        server.server_close()
 
 
 def closed_port() -> int:

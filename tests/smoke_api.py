@@ -5,13 +5,13 @@ test ends). It records every request."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.http_stand_in import QuietHandler, StandInServer, serving
 
 HEALTH = {
     "status": "healthy",
@@ -39,23 +39,15 @@ def default_routes() -> dict[str, Route]:
     }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _Server(StandInServer):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.routes = default_routes()
-        self.release = threading.Event()
         self.requests: list[tuple[str, str]] = []
-        self.lock = threading.Lock()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
 
     def _answer(self) -> None:
         srv = self.server
@@ -76,14 +68,6 @@ class _Handler(BaseHTTPRequestHandler):
         body = route.raw if route.raw is not None else json.dumps(route.body).encode()
         self._send(route.status, body)
 
-    def _send(self, code: int, body: bytes) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
     do_GET = _answer
     do_POST = _answer
     do_HEAD = _answer
@@ -95,8 +79,7 @@ class SmokeAPI:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     def route(self, path: str, **changes: Any) -> None:
         with self._server.lock:
@@ -111,14 +94,5 @@ class SmokeAPI:
 
 @contextmanager
 def smoke_api() -> Iterator[SmokeAPI]:
-    server = _Server()
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
+    with serving(_Server()) as server:
         yield SmokeAPI(server)
-    finally:
-        server.release.set()
-        server.shutdown()
-        server.server_close()
