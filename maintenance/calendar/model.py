@@ -47,13 +47,13 @@ class Entry:
     name: str  # stable, unique: "daily-backup", "weekly-reindex" ...
     task: str
     kwargs: Mapping[str, Any]
-    queue: str | None  # None: MAINT_QUEUE
-    cron: str | None  # local-time cron (LocalCron), or None for an interval
-    every_s: float | None  # elapsed interval (health.check: 300)
-    catch_up: CatchUp
-    window: str | None  # the window kind of a step or of window.run (None: standalone)
-    disruptive: bool
-    expires_s: float | None  # message expiry (health.check: 270)
+    queue: str | None = None  # None: MAINT_QUEUE
+    cron: str | None = None  # local-time cron (LocalCron), or None for an interval
+    every_s: float | None = None  # elapsed interval (health.check: 300)
+    catch_up: CatchUp = CatchUp.UNTIL_NEXT
+    window: str | None = None  # the window kind of a step or of window.run (None: standalone)
+    disruptive: bool = False
+    expires_s: float | None = None  # message expiry (health.check: 270)
     #: The title of the window slot a step belongs to (``maint schedule --check``).
     slot: str | None = None
     #: Shown by ``maint schedule``: why the entry exists.
@@ -82,11 +82,8 @@ def job(
         kwargs=kwargs,
         queue=queue,
         cron=cron,
-        every_s=None,
         catch_up=catch_up,
-        window=None,
         disruptive=task in DISRUPTIVE,
-        expires_s=None,
         note=note,
     )
 
@@ -98,13 +95,10 @@ def step(name: str, task: str, cron: str, window: str, slot: str, **kwargs: Any)
         name=name,
         task=task,
         kwargs=kwargs,
-        queue=None,
         cron=cron,
-        every_s=None,
         catch_up=CatchUp.IN_WINDOW,
         window=window,
         disruptive=task in DISRUPTIVE,
-        expires_s=None,
         slot=slot,
     )
 
@@ -120,13 +114,9 @@ def window_run(kind: str, cron: str, *, note: str = "") -> Entry:
         name=f"{kind}-window",
         task=WINDOW_TASK,
         kwargs={"kind": kind},
-        queue=None,
         cron=cron,
-        every_s=None,
         catch_up=CatchUp.IN_WINDOW,
         window=kind,
-        disruptive=False,
-        expires_s=None,
         note=note,
     )
 
@@ -142,11 +132,8 @@ def interval(name: str, task: str, every_s: float, *, expires_s: float | None = 
         name=name,
         task=task,
         kwargs={},
-        queue=None,
-        cron=None,
         every_s=every_s,
         catch_up=CatchUp.NEVER,
-        window=None,
         disruptive=task in DISRUPTIVE,
         expires_s=expires_s,
     )
@@ -160,13 +147,8 @@ def notice(name: str, task: str, cron: str, announces: str, lead_days: int) -> E
         name=name,
         task=task,
         kwargs={},
-        queue=None,
         cron=cron,
-        every_s=None,
         catch_up=CatchUp.NEVER,
-        window=None,
-        disruptive=False,
-        expires_s=None,
         announces=announces,
         lead_days=lead_days,
     )
